@@ -45,3 +45,16 @@ def clickhouse_server() -> dict:
     port = int(os.environ.get("STACK_CLICKHOUSE_PORT", "19000"))
     _need("ClickHouse server", host, port)
     return {"host": host, "port": port, "http_port": int(os.environ.get("STACK_CLICKHOUSE_HTTP_PORT", "18123"))}
+
+
+INFRA_MARKERS = ("kafka", "clickhouse", "rsyslog", "embedded")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skipped real-infrastructure test is a failure: nothing is silently not tested."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE and report.skipped and any(item.get_closest_marker(m) for m in INFRA_MARKERS):
+        report.outcome = "failed"
+        report.longrepr = f"real-infrastructure test skipped in CI: {report.longrepr}"

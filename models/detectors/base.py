@@ -1,0 +1,90 @@
+"""The interface every detector keeps, and small helpers they share.
+
+A detector is built from its rule (a dict from schemas/rules/detectors.yaml) and has one method,
+`evaluate(ctx) -> list[hit]`. `ctx` is the engine's per-event context (a plain dict, see
+streamer/score/engine.py `_context`); a hit is a plain dict made by `hit()`. Detectors hold no
+per-user state of their own: everything per user lives in ctx["state"] (so it is serialised with
+the user), cross-user memory in ctx["shared"].
+"""
+
+from __future__ import annotations
+
+
+class Detector:
+    name = ""
+    actions: frozenset[str] | None = None  # actions it looks at; None: every event
+
+    def __init__(self, rule: dict) -> None:
+        self.rule = rule
+        self.severity = rule["severity"]
+        self.params = rule.get("params") or {}
+
+    def evaluate(self, ctx: dict) -> list[dict]:
+        raise NotImplementedError
+
+    def clone(self) -> "Detector":
+        return type(self)(self.rule)
+
+    def hit(self, score: float, summary: str, explanation: list[dict],
+            severity: str | None = None) -> dict:
+        return {"detector": self.name, "score": round(min(max(score, 0.0), 1.0), 4),
+                "severity": severity or self.severity, "summary": summary,
+                "explanation": explanation}
+
+
+def item(feature: str, value: float, expected: float, baseline: str) -> dict:
+    """One explanation entry; baseline is "self", "peer" or "rule"."""
+    return {"feature": feature, "value": round(float(value), 3), "expected": round(float(expected), 3),
+            "baseline": baseline}
+
+
+def excess_score(value: float, threshold: float) -> float:
+    """0.5 at the threshold, towards 1 as value grows past it."""
+    return value / (value + threshold) if threshold > 0 else 1.0
+
+
+def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, key: str):
+    """Compare ctx feature against the own and the peer baseline of `counter`.
+
+    Returns None when normal, else (score, severity or None, explanation list). The limit is
+    factor x the largest available upper baseline (mean + k sd), never below `minimum`; without
+    enough history the `cold` limit applies; the `ceiling` always fires (critical).
+    """
+    value = ctx["features"][feature]
+    minimum = p["minimum"].get(key)
+    if minimum is None or value < minimum:
+        return None
+    k, factor = p["k"], p["factor"]
+    st, peer = ctx["state"], ctx["peer"]
+    s_typ, s_up, s_n = st.baseline(daily, counter, k)
+    q_typ, q_up, q_n = peer.baseline(daily, counter, k)
+    uppers = []
+    explanation = []
+    if s_n >= p["min_self_hours"] / (24 if daily else 1):
+        uppers.append(s_up)
+        explanation.append(item(feature, value, s_typ, "self"))
+    if q_n >= p["min_peer_hours"] / (24 if daily else 1):
+        uppers.append(q_up)
+        explanation.append(item(feature, value, q_typ, "peer"))
+    limit = max(minimum, factor * max(uppers)) if uppers else p["cold"][key]
+    ceiling = p["ceiling"].get(key)
+    if ceiling is not None and value >= ceiling:
+        explanation.append(item(feature, value, ceiling, "rule"))
+        return max(excess_score(value, limit), 0.9), "critical", explanation
+    if value < limit:
+        return None
+    if not uppers:
+        explanation.append(item(feature, value, limit, "rule"))
+    return excess_score(value, limit), None, explanation
+
+
+def fmt(x: float) -> str:
+    """Short human number: 412, 3.5k, 1.2M."""
+    x = float(x)
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.1f}M"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:.1f}k"
+    if abs(x) >= 100 or x == int(x):
+        return f"{x:.0f}"
+    return f"{x:.1f}"

@@ -1,0 +1,18 @@
+"""Configuration changes of the PACS: every one is worth a look."""
+
+from __future__ import annotations
+
+from models.detectors.base import Detector, item
+
+
+class ConfigChange(Detector):
+    name = "config_change"
+    actions = frozenset(("config_change",))
+
+    def evaluate(self, ctx: dict) -> list[dict]:
+        if ctx["outcome"] != "success":
+            return []
+        detail = ctx["event"].get("detail") or {}
+        what = detail.get("setting") or detail.get("object") or "a setting"
+        summary = f"{ctx['user_id']} changed PACS configuration ({what})"
+        return [self.hit(0.6, summary, [item("config_change", 1, 0, "rule")])]

@@ -1,0 +1,23 @@
+"""The online model's verdict as a detector: the current hour is far from the user's own
+multivariate baseline (peer-primed for new users); see models/online.py."""
+
+from __future__ import annotations
+
+from models.detectors.base import Detector
+
+
+class OnlineModel(Detector):
+    name = "online_model"
+
+    def evaluate(self, ctx: dict) -> list[dict]:
+        score = ctx["score"]
+        if score < self.params["threshold"] or ctx["late"]:
+            return []
+        if sum(ctx["state"].hour_acc[:1] + ctx["state"].hour_acc[3:4]) < self.params["min_events"]:
+            return []
+        explanation = ctx["score_explanation"]
+        top = explanation[0] if explanation else None
+        what = (f"{top['feature']} {top['value']:.0f} vs usual {top['expected']:.0f}"
+                if top else "its mix of activity")
+        summary = f"{ctx['user_id']}'s activity this hour is unusual for them ({what})"
+        return [self.hit(score, summary, explanation)]

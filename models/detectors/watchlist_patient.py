@@ -1,0 +1,35 @@
+"""Access to a VIP, restricted or employee patient (watchlist or study sensitivity).
+
+Care relation: a clinical role from the patient's study department is not flagged.
+"""
+
+from __future__ import annotations
+
+from models.detectors.base import Detector, item
+
+
+class WatchlistPatient(Detector):
+    name = "watchlist_patient"
+
+    def evaluate(self, ctx: dict) -> list[dict]:
+        if not ctx["patient_id"] or ctx["outcome"] != "success":
+            return []
+        row = ctx["watch"]
+        category = row["category"] if row else None
+        if category is None:
+            sens = ctx["study"].get("sensitivity")
+            if sens in ("vip", "restricted"):
+                category = sens
+        if category is None:
+            return []
+        if row and row.get("employee_user_id") == ctx["user_id"]:
+            return []  # self access has its own detector
+        dept = ctx["study"].get("department")
+        if dept and dept == ctx["department"] and any(
+                r in self.params["care_roles"] for r in ctx["roles"]):
+            return []
+        score = 0.8 if category in ("vip", "employee") else 0.7
+        summary = (f"{ctx['user_id']} ({', '.join(ctx['roles']) or 'no role'}, "
+                   f"{ctx['department']}) opened the record of {category} patient "
+                   f"{ctx['patient_id']} without a care relation")
+        return [self.hit(score, summary, [item(f"watchlist:{category}", 1, 0, "rule")])]

@@ -1,0 +1,51 @@
+"""Detector rules and the role -> permission map, loaded from YAML data (schemas/rules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from streamer.paths import schemas_dir
+
+SEVERITIES = ("none", "low", "medium", "high", "critical")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def rules_dir(path: str | Path | None = None) -> Path:
+    return Path(path) if path else schemas_dir() / "rules"
+
+
+def load_rules(path: str | Path | None = None) -> dict:
+    """detectors.yaml and role_permissions.yaml of `path` (default schemas/rules), checked and
+    with lookup tables precomputed (role -> frozenset of permissions)."""
+    folder = rules_dir(path)
+    rules = yaml.safe_load((folder / "detectors.yaml").read_text())
+    perms = yaml.safe_load((folder / "role_permissions.yaml").read_text())
+    check_rules(rules, perms)
+    perms["role_sets"] = {role: frozenset(p) for role, p in perms["roles"].items()}
+    bg = perms.get("break_glass_required") or {}
+    perms["bg_roles"] = frozenset(bg.get("roles", ()))
+    perms["bg_actions"] = frozenset(bg.get("actions", ()))
+    perms["bg_window_ms"] = int(float(bg.get("window_hours", 8)) * 3_600_000)
+    rules["permissions"] = perms
+    return rules
+
+
+def check_rules(rules: dict, perms: dict) -> None:
+    """Raise ValueError naming the first rule that is malformed."""
+    for name, rule in (rules.get("detectors") or {}).items():
+        for key in ("description", "severity", "risk"):
+            if key not in rule:
+                raise ValueError(f"detector rule {name!r} lacks {key!r}")
+        if rule["severity"] not in SEVERITIES[1:]:
+            raise ValueError(f"detector rule {name!r}: unknown severity {rule['severity']!r}")
+        if not 0 <= float(rule["risk"]) <= 100:
+            raise ValueError(f"detector rule {name!r}: risk must be 0..100")
+    bands = rules["risk"]["bands"]
+    if list(bands) != list(SEVERITIES[1:]) or sorted(bands.values()) != list(bands.values()):
+        raise ValueError("risk bands must be low < medium < high < critical")
+    for role, granted in perms["roles"].items():
+        unknown = set(granted) - set(perms["actions"].values()) - {"audit"}
+        if unknown:
+            raise ValueError(f"role {role!r} grants unknown permissions {sorted(unknown)}")

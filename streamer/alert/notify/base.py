@@ -1,0 +1,213 @@
+"""Delivery with retries: exponential backoff for a bounded time, then the retry queue.
+
+A notification is never lost (what cannot be delivered in time is parked on the retry queue,
+the notify-retry topic in the worker) and never delivered twice by this process (a delivery log
+of notification ids; receivers also get the id as an idempotency key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Mapping, Protocol
+
+import aiohttp
+import orjson
+
+from streamer.alert.notification import Notification
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, retryable: bool = True, retry_after_s: float = 0.0):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP POST a sender wants made."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class Sender(Protocol):
+    type: str
+
+    def request(self, n: Notification, now_ms: int) -> Request:
+        """Build the POST for a notification (pure; signing happens here)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    initial_s: float = 0.5
+    factor: float = 2.0
+    max_backoff_s: float = 30.0
+    give_up_after_s: float = 20.0  # then park on the retry queue
+    timeout_s: float = 10.0  # per request
+    jitter: float = 0.1
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before attempt `attempt + 1` (attempt counts from 1)."""
+        base = min(self.max_backoff_s, self.initial_s * self.factor ** (attempt - 1))
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+class RetryQueue(Protocol):
+    async def put(self, parked: bytes) -> None:
+        """Store a parked notification (bytes of `park_record`) for a later attempt."""
+
+
+class MemoryRetryQueue:
+    """Retry queue kept in memory (tests, demo)."""
+
+    def __init__(self):
+        self.items: list[bytes] = []
+
+    async def put(self, parked: bytes) -> None:
+        self.items.append(parked)
+
+
+class DeliveryLog:
+    """Ids of notifications already delivered, per receiver; bounded, oldest forgotten first."""
+
+    def __init__(self, capacity: int = 100_000):
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._ids
+
+    def add(self, key: str) -> None:
+        self._ids[key] = None
+        self._ids.move_to_end(key)
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+
+
+def park_record(n: Notification, *, attempts: int, error: str, permanent: bool, now_ms: int,
+                not_before_ms: int) -> bytes:
+    """Bytes put on the retry queue: the notification plus why and when to try again."""
+    return orjson.dumps({"notification": orjson.loads(n.to_bytes()), "attempts": attempts,
+                         "error": error, "permanent": permanent, "parked_ms": now_ms,
+                         "not_before_ms": not_before_ms})
+
+
+def unpark(raw: bytes) -> tuple[Notification, dict]:
+    rec = orjson.loads(raw)
+    return Notification(**rec.pop("notification")), rec
+
+
+async def post(session: aiohttp.ClientSession, req: Request, timeout_s: float) -> None:
+    """POST and classify the outcome; raises DeliveryError."""
+    try:
+        async with session.post(req.url, data=req.body, headers=dict(req.headers),
+                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+            if 200 <= resp.status < 300:
+                await resp.read()
+                return
+            text = (await resp.text(errors="replace"))[:200]
+            retry_after = resp.headers.get("Retry-After", "")
+            raise DeliveryError(f"HTTP {resp.status} from {req.url}: {text}",
+                                retryable=resp.status in RETRYABLE_STATUS,
+                                retry_after_s=float(retry_after) if retry_after.isdigit() else 0.0)
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise DeliveryError(f"{type(exc).__name__} posting to {req.url}: {exc}") from exc
+
+
+class Dispatcher:
+    """Sends notifications through the sender of their receiver type.
+
+    `deliver` returns "delivered", "duplicate" (already delivered by this dispatcher) or
+    "parked" (handed to the retry queue after the retry budget, or at once when the receiver
+    rejects the request as invalid, marked permanent for the dead-letter review).
+    """
+
+    def __init__(self, senders: Mapping[str, Sender], retry_queue: RetryQueue, *,
+                 policy: RetryPolicy = RetryPolicy(), delivered: DeliveryLog | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
+        self.senders = dict(senders)
+        self.retry_queue = retry_queue
+        self.policy = policy
+        self.delivered = delivered if delivered is not None else DeliveryLog()
+        self.sleep, self.clock, self.wall_ms = sleep, clock, wall_ms
+        self._session: aiohttp.ClientSession | None = None
+        self.counts = {"delivered": 0, "duplicate": 0, "parked": 0, "attempts": 0}
+
+    async def __aenter__(self) -> "Dispatcher":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def deliver(self, n: Notification, *, attempts_before: int = 0) -> str:
+        key = f"{n.receiver}/{n.notification_id}"
+        if key in self.delivered:
+            self.counts["duplicate"] += 1
+            return "duplicate"
+        sender = self.senders.get(n.receiver_type)
+        if sender is None:
+            return await self._park(n, attempts_before, f"no sender for type {n.receiver_type!r}", True)
+        started, attempt = self.clock(), 0
+        while True:
+            attempt += 1
+            self.counts["attempts"] += 1
+            try:
+                req = sender.request(n, self.wall_ms())
+                await post(self._http(), req, self.policy.timeout_s) if req.url else _log_only(n)
+            except DeliveryError as exc:
+                delay = max(self.policy.backoff(attempt), exc.retry_after_s)
+                elapsed = self.clock() - started
+                if not exc.retryable or elapsed + delay > self.policy.give_up_after_s:
+                    return await self._park(n, attempts_before + attempt, str(exc), not exc.retryable)
+                log.info("notify %s to %s failed (attempt %d), retrying in %.1fs: %s",
+                         n.notification_id, n.receiver, attempt, delay, exc)
+                await self.sleep(delay)
+                continue
+            self.delivered.add(key)
+            self.counts["delivered"] += 1
+            return "delivered"
+
+    async def _park(self, n: Notification, attempts: int, error: str, permanent: bool) -> str:
+        now = self.wall_ms()
+        log.warning("notify %s to %s parked after %d attempt(s)%s: %s", n.notification_id, n.receiver,
+                    attempts, " (permanent)" if permanent else "", error)
+        await self.retry_queue.put(park_record(
+            n, attempts=attempts, error=error, permanent=permanent, now_ms=now,
+            not_before_ms=now + int(self.policy.max_backoff_s * 1000)))
+        self.counts["parked"] += 1
+        return "parked"
+
+    async def redeliver(self, parked: bytes) -> str:
+        """Try a notification from the retry queue again (the caller waits until not_before_ms)."""
+        n, meta = unpark(parked)
+        return await self.deliver(n, attempts_before=int(meta.get("attempts", 0)))
+
+
+def _log_only(n: Notification) -> None:
+    """Receivers without a URL (demo, development) write one line per notification."""
+    first = n.alerts[0]["annotations"] if n.alerts else {}
+    log.warning("[%s] %s %s: %s %s", n.receiver, n.status.upper(), n.group_labels,
+                first.get("summary", ""), first.get("dashboard", ""))

@@ -1,0 +1,1 @@
+"""Running the pipeline: Faust app and agents, topics, the embedded broker, the demo."""

@@ -1,0 +1,270 @@
+"""The Faust application: thin agents that decode, call the stage functions and send.
+
+    raw --normalize--> events --score--> enriched --sink--> ClickHouse (access_events)
+            |                    |                 \
+            v                    v                  sink-retry (ClickHouse down: parked, re-tried)
+        deadletter            alerts --notify--> Alertmanager / PagerDuty / webhook (notify-retry)
+                                     --sink----> ClickHouse (alerts)
+
+Delivery is at-least-once. An exception inside a Faust agent acks (and commits) the event, so no
+agent lets one escape: a record that cannot be processed goes to the dead-letter topic with the
+reason, and a sink that cannot write parks its batch on sink-retry. Everything stored in ClickHouse
+is deduplicated on its id, so the redeliveries of at-least-once never double count.
+Agents that keep state run with concurrency 1 (faust-streaming #606).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import ssl
+import time
+
+import faust
+import orjson
+
+from streamer.runtime.metrics import METRICS
+from streamer.settings import Settings
+from streamer.timeutil import format_ms
+
+log = logging.getLogger(__name__)
+
+
+def _credentials(settings: Settings):
+    proto = settings.kafka_security_protocol
+    if proto == "PLAINTEXT":
+        return None
+    ctx = None
+    if proto in ("SSL", "SASL_SSL"):
+        ctx = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+        if settings.kafka_ssl_certfile:
+            ctx.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None)
+    if proto.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism, ssl_context=ctx)
+    return faust.SSLCredentials(ctx)
+
+
+def dead_letter(reason: str, value: bytes, *, stage: str, fmt: str = "", message=None) -> bytes:
+    """A dead-letter record for a message a stage could not process (never loses the bytes)."""
+    rec = {"reason": reason, "stage": stage, "format": fmt,
+           "original_b64": base64.b64encode(value or b"").decode(),
+           "rejected_at": format_ms(int(time.time() * 1000))}
+    if message is not None:
+        rec.update(topic=message.topic, partition=message.partition, offset=message.offset)
+    return orjson.dumps(rec)
+
+
+def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) -> faust.App:
+    """Build the app with its topics, tables and agents. `engine`, `store` and `pipeline` may be
+    injected (tests); by default they are built from settings when the worker starts."""
+    app = faust.App(
+        settings.app_id,
+        broker=settings.faust_broker,
+        broker_credentials=_credentials(settings),
+        store=settings.table_store,
+        datadir=settings.data_dir,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=True,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=500,
+        producer_linger=0.02,
+        web_enabled=settings.worker_web_port > 0,
+        web_port=settings.worker_web_port or 6066,
+        web_bind="127.0.0.1",
+        consumer_group_instance_id=settings.consumer_group_instance_id or None,
+    )
+    P = settings.topic_partitions
+
+    def topic(name: str, keyed: bool = True):
+        return app.topic(settings.topic(name), key_type=bytes, value_type=bytes,
+                         key_serializer="raw", value_serializer="raw",
+                         partitions=P if keyed else 1)
+
+    t_raw, t_events, t_enriched, t_alerts = (topic(n) for n in ("raw", "events", "enriched", "alerts"))
+    t_dead, t_sink_retry = topic("deadletter", False), topic("sink-retry", False)
+
+    user_state = app.Table("user-state", default=None, partitions=P,
+                           key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    ctx: dict = {"engine": engine, "store": store, "pipeline": pipeline}
+    app.pacs = ctx  # type: ignore[attr-defined]  (tests and the demo look inside)
+
+    # ---------------------------------------------------------------- normalize
+    @app.agent(t_raw)
+    async def normalize(stream):
+        from streamer.normalize import normalize_record
+
+        async for ev in stream.events():
+            msg = ev.message
+            try:
+                events, dead = normalize_record(ev.value or b"", topic=msg.topic, partition=msg.partition,
+                                                offset=msg.offset, key=ev.key)
+            except Exception as exc:  # the parser promises not to raise; belt and braces
+                log.exception("normalize failed at %s/%s/%s", msg.topic, msg.partition, msg.offset)
+                events, dead = [], None
+                await t_dead.send(value=dead_letter(f"normalizer error: {exc!r}", ev.value, stage="normalize",
+                                                    message=msg))
+            for e in events:
+                await t_events.send(key=e["user"]["id"].encode(), value=orjson.dumps(e))
+            for d in dead or ():
+                await t_dead.send(value=orjson.dumps(d))
+            METRICS.inc("normalize.in")
+            METRICS.inc("normalize.events", len(events))
+            METRICS.inc("normalize.rejected", len(dead or ()))
+
+    # ---------------------------------------------------------------- score
+    loaded: set[bytes] = set()
+
+    @app.on_partitions_revoked.connect
+    async def _forget(app_, revoked, **kwargs):  # state of users now owned elsewhere is stale
+        loaded.clear()
+        if ctx["engine"] is not None and hasattr(ctx["engine"], "forget_users"):
+            ctx["engine"].forget_users()
+
+    @app.agent(t_events)
+    async def score(stream):
+        eng = ctx["engine"]
+        async for ev in stream.events():
+            key = ev.key or b""
+            try:
+                event = orjson.loads(ev.value)
+                uid = event["user"]["id"]
+                key = uid.encode()
+                if key not in loaded:
+                    blob = user_state.get(key)
+                    if blob:
+                        eng.import_user(uid, blob)
+                    loaded.add(key)
+                enriched, alerts = eng.process(event)
+                user_state[key] = eng.export_user(uid)
+            except Exception as exc:
+                log.exception("scoring failed for an event of %r", key)
+                METRICS.inc("score.failed")
+                await t_dead.send(value=dead_letter(f"scoring failed: {exc!r}", ev.value, stage="score",
+                                                    message=ev.message))
+                continue
+            await t_enriched.send(key=key, value=orjson.dumps(enriched))
+            for a in alerts:
+                await t_alerts.send(key=key, value=orjson.dumps(a))
+            METRICS.inc("score.events")
+            METRICS.inc("score.alerts", len(alerts))
+
+    # ---------------------------------------------------------------- sinks
+    async def _write(kind: str, rows: list[dict]) -> bool:
+        """Insert with bounded retries off the event loop; False when the batch must be parked."""
+        st = ctx["store"]
+        insert = st.insert_events if kind == "events" else st.insert_alerts
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + settings.sink_retry_seconds
+        delay = 0.2
+        while True:
+            t0 = time.perf_counter()
+            try:
+                await loop.run_in_executor(None, insert, rows)
+                METRICS.inc(f"sink.{kind}.rows", len(rows))
+                METRICS.gauge(f"sink.{kind}.batch_ms", (time.perf_counter() - t0) * 1000)
+                return True
+            except Exception as exc:
+                METRICS.inc(f"sink.{kind}.retries")
+                if time.monotonic() + delay > deadline:
+                    log.warning("ClickHouse insert of %d %s failed for %.0f s (%r): parking on sink-retry",
+                                len(rows), kind, settings.sink_retry_seconds, exc)
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _sink(kind: str, batch: list[bytes]) -> None:
+        rows, bad = [], 0
+        for value in batch:
+            try:
+                rows.append(orjson.loads(value))
+            except orjson.JSONDecodeError as exc:
+                bad += 1
+                await t_dead.send(value=dead_letter(f"sink: not JSON: {exc}", value, stage=f"sink-{kind}"))
+        if rows and not await _write(kind, rows):
+            METRICS.inc(f"sink.{kind}.parked", len(rows))
+            await t_sink_retry.send(key=kind.encode(), value=orjson.dumps({"kind": kind, "rows": rows,
+                                                                            "parked_at": time.time()}))
+
+    @app.agent(t_enriched)
+    async def sink_events(stream):
+        async for batch in stream.take(settings.sink_batch_size, within=settings.sink_batch_seconds):
+            await _sink("events", batch)
+
+    @app.agent(t_alerts)
+    async def sink_alerts(stream):
+        async for batch in stream.take(500, within=settings.sink_batch_seconds):
+            await _sink("alerts", batch)
+
+    @app.agent(t_sink_retry)
+    async def sink_retry(stream):
+        async for value in stream:
+            try:
+                parked = orjson.loads(value)
+                kind, rows = parked["kind"], parked["rows"]
+            except Exception as exc:
+                await t_dead.send(value=dead_letter(f"sink-retry: unreadable: {exc!r}", value, stage="sink-retry"))
+                continue
+            wait = parked.get("parked_at", 0) + settings.sink_retry_seconds / 4 - time.time()
+            if wait > 0:
+                await asyncio.sleep(min(wait, settings.sink_retry_seconds / 4))
+            if await _write(kind, rows):
+                METRICS.inc(f"sink.{kind}.recovered", len(rows))
+            else:
+                await t_sink_retry.send(key=kind.encode(), value=orjson.dumps(
+                    {"kind": kind, "rows": rows, "parked_at": time.time()}))
+
+    # ---------------------------------------------------------------- context feeds
+    @app.task
+    async def context_feeds():
+        """Every worker reads the whole roster and watchlist (compacted topics, no consumer group)."""
+        from aiokafka import AIOKafkaConsumer
+
+        from streamer.runtime.topics import aiokafka_config
+
+        names = {settings.topic("roster"): "roster", settings.topic("watchlist"): "watchlist"}
+        consumer = AIOKafkaConsumer(*names, group_id=None, auto_offset_reset="earliest",
+                                    enable_auto_commit=False, **aiokafka_config(settings))
+        await consumer.start()
+        try:
+            async for msg in consumer:
+                try:
+                    row = orjson.loads(msg.value)
+                    eng = ctx["engine"]
+                    (eng.update_roster if names[msg.topic] == "roster" else eng.update_watchlist)(row)
+                    METRICS.inc(f"context.{names[msg.topic]}")
+                except Exception as exc:
+                    await t_dead.send(value=dead_letter(f"{names[msg.topic]} row rejected: {exc!r}",
+                                                        msg.value, stage="context"))
+        finally:
+            await consumer.stop()
+
+    return app
+
+
+def build_stages(settings: Settings, ctx: dict) -> None:
+    """Engine and store, built once per worker process before the agents start."""
+    if ctx.get("engine") is None:
+        ctx["engine"] = build_engine(settings)
+    if ctx.get("store") is None:
+        from streamer.store import open_store
+
+        ctx["store"] = open_store(settings)
+        ctx["store"].migrate()
+
+
+def build_engine(settings: Settings):
+    from streamer.score.engine import Engine
+
+    eng = Engine()
+    if settings.roster_file:
+        eng.load_roster_csv(settings.roster_file)
+    if settings.watchlist_file:
+        eng.load_watchlist_csv(settings.watchlist_file)
+    return eng

@@ -1,0 +1,449 @@
+"""The detection engine: one call per canonical event, the same code in the Faust agent and in
+`streamer replay`.
+
+    >>> engine = Engine()
+    >>> enriched, alerts = engine.process({"event_id": "e1", "event_time": "2026-11-30T03:00:00.000Z",
+    ...     "action": "config_change", "outcome": "success", "user": {"id": "ops1",
+    ...     "roles": ["system_administrator"], "department": "it", "mfa": True}})
+    >>> [a["detector"] for a in alerts], enriched["enrichment"]["severity"]
+    (['config_change'], 'none')
+
+State. Everything about a user (windows, baselines, profile, risk, open incidents) is in a
+`UserState` that round-trips through `export_user` / `import_user` bytes: the agent keeps those
+bytes in a Faust table. Cross-user memory is in memory per process and not in the table: peer-group
+aggregates and forests (re-learned after a restart, or carried with `export_peers` /
+`import_peers`; workers may merge theirs with `merge_peers`), the password-spray map and recent
+permission grants (both short-lived). With several workers each sees the users of its partitions.
+
+Clock. Event time drives windows, decay and incidents; `clock` (ms) only stamps `updated_time`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable, Iterable
+
+import orjson
+
+from models.detectors import build
+from models.features import (C_DEL, C_EXP, C_FAIL, C_INST, C_KIB, C_PAT, C_STUDY, C_VIEW, DAY,
+                             EXPORT_ACTIONS, FEATURE_NAMES, HOUR, PeerStats, UserState, h32)
+from models.online import OnlineModel, signature
+from models.rules import SEVERITIES, SEVERITY_RANK, load_rules
+from streamer.score.context import read_csv, roster_row, watchlist_row
+from streamer.timeutil import format_ms, parse_time
+
+ENGINE_VERSION = "online-1"
+_F32 = struct.Struct("<f")
+_NO_HITS: list = []
+
+
+class Shared:
+    """Short-lived cross-user memory of one process: failed logins per client, recent grants."""
+
+    __slots__ = ("failed", "grants")
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self.failed: dict[str, dict[str, int]] = {}
+        self.grants: dict[str, tuple[int, str, str]] = {}
+
+    def note_failed(self, client: str, user_id: str, ms: int, window_ms: int) -> int:
+        """Record a failed login; number of distinct users failing from `client` in the window."""
+        users = self.failed.pop(client, None) or {}
+        self.failed[client] = users  # most recent client last: the oldest are pruned first
+        if ms > users.get(user_id, -1):
+            users[user_id] = ms
+        cutoff = ms - window_ms
+        if len(users) > 64:
+            for uid in [u for u, t in users.items() if t < cutoff]:
+                del users[uid]
+        if len(self.failed) > self.LIMIT:
+            del self.failed[next(iter(self.failed))]
+        return sum(1 for t in users.values() if cutoff <= t <= ms + window_ms)
+
+    def note_grant(self, target: str, ms: int, by: str, event_id: str) -> None:
+        self.grants.pop(target, None)
+        self.grants[target] = (ms, by, event_id)
+        if len(self.grants) > self.LIMIT:
+            del self.grants[next(iter(self.grants))]
+
+    def grant_for(self, user_id: str) -> tuple[int, str, str] | None:
+        return self.grants.get(user_id)
+
+
+class Engine:
+    def __init__(self, rules: dict | None = None, *, roster: str | None = None,
+                 watchlist: str | None = None, model=None,
+                 clock: Callable[[], int] | None = None) -> None:
+        self.rules = rules if rules is not None else load_rules()
+        self.detectors = build(self.rules)
+        self.perms = self.rules["permissions"]
+        self.clock = clock
+        self.model = model
+        if model is not None:
+            missing = [f for f in model.feature_names if f not in FEATURE_NAMES]
+            if missing:
+                raise ValueError(f"model {model.version} needs unknown features {missing}")
+        self.online = OnlineModel(self.rules["online_model"])
+        self.users: dict[str, UserState] = {}
+        self.peers: dict[str, PeerStats] = {}
+        self.shared = Shared()
+        self.roster: dict[str, dict] = {}
+        self.roster_loaded = False
+        self.watchlist: dict[str, dict] = {}
+        self.open_users: set[str] = set()
+        r, inc, base = self.rules["risk"], self.rules["incidents"], self.rules["baseline"]
+        self.half_ms = float(r["half_life_hours"]) * HOUR
+        self.repeat = float(r["repeat_factor"])
+        self.bands = [(float(v), k) for k, v in reversed(list(r["bands"].items()))]
+        self.gap_ms = int(float(inc["gap_minutes"]) * 60_000)
+        self.max_ids = int(inc["max_event_ids"])
+        self.hour_alpha, self.day_alpha = float(base["hour_alpha"]), float(base["day_alpha"])
+        self.learn_below = float(base["learn_below"])
+        self.weights = {n: float(d["risk"]) for n, d in self.rules["detectors"].items()}
+        self.weights.update(batch_model=float(self.rules.get("batch_model", {}).get("risk", 20)))
+        self.ml_threshold = float(self.rules["detectors"]["online_model"]["params"]["threshold"])
+        self.by_action: dict[str, list] = {}
+        self.any_action = [d for d in self.detectors if d.actions is None]
+        self._days: dict[str, int] = {}
+        if roster:
+            self.load_roster_csv(roster)
+        if watchlist:
+            self.load_watchlist_csv(watchlist)
+
+    # --- context feeds ----------------------------------------------------------------------
+    def update_roster(self, row: dict) -> None:
+        """Apply one roster row (CSV or topic JSON); status empty/None removes the user."""
+        r = roster_row(row)
+        self.roster_loaded = True
+        if r is None:
+            self.roster.pop(str(row["user_id"]).strip(), None)
+        else:
+            self.roster[r["user_id"]] = r
+
+    def update_watchlist(self, row: dict) -> None:
+        r = watchlist_row(row)
+        if r is None:
+            self.watchlist.pop(str(row["patient_id"]).strip(), None)
+        else:
+            self.watchlist[r["patient_id"]] = r
+
+    def load_roster_csv(self, path: str) -> int:
+        rows = read_csv(path, roster_row)
+        self.roster_loaded = True
+        for r in rows:
+            self.roster[r["user_id"]] = r
+        return len(rows)
+
+    def load_watchlist_csv(self, path: str) -> int:
+        rows = read_csv(path, watchlist_row)
+        for r in rows:
+            self.watchlist[r["patient_id"]] = r
+        return len(rows)
+
+    # --- per-user state ---------------------------------------------------------------------
+    def has_user(self, user_id: str) -> bool:
+        return user_id in self.users
+
+    def export_user(self, user_id: str) -> bytes:
+        return self.users[user_id].to_bytes()
+
+    def import_user(self, user_id: str, data: bytes) -> None:
+        st = UserState.from_bytes(data)
+        self.users[user_id] = st
+        if st.incidents:
+            self.open_users.add(user_id)
+
+    def export_peers(self) -> bytes:
+        return orjson.dumps({k: p.to_dict() for k, p in self.peers.items()})
+
+    def import_peers(self, data: bytes) -> None:
+        self.peers = {k: PeerStats.from_dict(d) for k, d in orjson.loads(data).items()}
+
+    def merge_peers(self, data: bytes) -> None:
+        for k, d in orjson.loads(data).items():
+            self.peers.setdefault(k, PeerStats()).merge(PeerStats.from_dict(d))
+
+    # --- processing -------------------------------------------------------------------------
+    def process(self, event: dict) -> tuple[dict, list[dict]]:
+        """Score one canonical event: (enriched event, new or updated alerts).
+        Raises ValueError when the event lacks event_time or user.id."""
+        enriched, alerts, _ = self._process(event)
+        return enriched, alerts
+
+    def process_many(self, events: Iterable[dict]) -> list[tuple[dict, list[dict]]]:
+        """Process events in order; a registry model (if any) scores the batch in one call."""
+        done = [self._process(e) for e in events]
+        if self.model is not None and done:
+            names = self.model.feature_names
+            rows = [[row[2][n] for n in names] for row in done]
+            scores = self.model.score_batch(rows)
+            threshold = self.model.threshold
+            for (enriched, alerts, _), score in zip(done, scores):
+                enr = enriched["enrichment"]
+                enr["model_score"] = float(score)
+                enr["model_version"] = f"{ENGINE_VERSION}+{self.model.version}"
+                if score >= threshold:
+                    alerts.extend(self._batch_hit(enriched, float(score)))
+        return [(e, a) for e, a, _ in done]
+
+    def _batch_hit(self, enriched: dict, score: float) -> list[dict]:
+        uid = enriched["user"]["id"]
+        enr = enriched["enrichment"]
+        st = self.users[uid]
+        ms = self._ms(enriched["event_time"])
+        cfg = self.rules.get("batch_model", {})
+        hit = {"detector": "batch_model", "score": round(score, 4),
+               "severity": cfg.get("severity", "medium"),
+               "summary": f"{uid}'s activity is unusual for model {self.model.version}",
+               "explanation": [{"feature": n, "value": enr["features"][n], "expected": 0.0,
+                                "baseline": "peer"} for n in self.model.feature_names[:3]]}
+        enr["detectors"].append("batch_model")
+        return self._apply_hits(st, uid, ms, enriched["event_id"], [hit], enr["peer_group"],
+                                enriched.get("user", {}).get("roles") or (), enriched)
+
+    def _ms(self, text) -> int:
+        if type(text) is str and len(text) == 24 and text[10] == "T" and text[23] == "Z" \
+                and text[19] == ".":
+            day = self._days.get(text[:10])
+            if day is None:
+                day = parse_time(text[:10] + "T00:00:00.000Z")
+                if len(self._days) > 4096:
+                    self._days.clear()
+                self._days[text[:10]] = day
+            h, m, s = text[11:13], text[14:16], text[17:19]
+            if h.isdigit() and m.isdigit() and s.isdigit() and text[20:23].isdigit() \
+                    and h < "24" and m < "60" and s < "60":
+                return day + int(h) * 3_600_000 + int(m) * 60_000 + int(s) * 1000 + int(text[20:23])
+        return parse_time(text)
+
+    def _process(self, event: dict) -> tuple[dict, list, dict]:
+        user = event.get("user")
+        uid = user.get("id") if isinstance(user, dict) else None
+        if not uid or not isinstance(uid, str):
+            raise ValueError("event has no user.id")
+        if "event_time" not in event:
+            raise ValueError("event has no event_time")
+        ms = self._ms(event["event_time"])
+        action = event.get("action") or "other"
+        outcome = event.get("outcome") or "success"
+        st = self.users.get(uid)
+        if st is None:
+            st = self.users[uid] = UserState()
+        row = self.roster.get(uid)
+        if row is not None:
+            roles, dept = row["roles"], row["department"] or user.get("department") or "unknown"
+        else:
+            roles = tuple(user.get("roles") or ())
+            dept = user.get("department") or "unknown"
+        group = f"{roles[0] if roles else 'unknown'}|{dept}"
+        peer = self.peers.get(group)
+        if peer is None:
+            peer = self.peers[group] = PeerStats()
+
+        late = bool(st.first_ms) and ms < st.last_ms
+        gap = ms - st.last_ms if st.first_ms and ms > st.last_ms else 0
+        old_hour, old_day = st.hour_id, st.day_id
+        closed_h, closed_d, flags = st.advance(ms)
+        if closed_h is not None and not flags & 1:
+            st.fold(False, closed_h, self.hour_alpha)
+            peer.add_hour(closed_h, (old_hour + 72) % 168)
+            self.online.learn(group, closed_h)
+        if closed_d is not None and not flags & 2:
+            st.fold(True, closed_d, self.day_alpha)
+            peer.add_day(closed_d)
+        if st.hour_id != old_hour:
+            st.sig = 0
+            st.score = 0.0
+
+        # counters
+        ok = outcome == "success"
+        if action == "view":
+            st.add(ms, C_VIEW, 1)
+        elif action in EXPORT_ACTIONS and ok:
+            study = event.get("study") or {}
+            st.add(ms, C_EXP, 1)
+            n = study.get("instances")
+            if type(n) is int and n > 0:
+                st.add(ms, C_INST, n)
+            b = study.get("bytes")
+            if type(b) is int and b > 0:
+                st.add(ms, C_KIB, b >> 10)
+        elif action == "delete" and ok:
+            st.add(ms, C_DEL, 1)
+        elif action == "login_failed" or (action == "login" and not ok):
+            st.add(ms, C_FAIL, 1)
+        patient = event.get("patient")
+        pid = patient.get("id") if patient else None
+        new_patient = False
+        if pid:
+            key = h32(pid)
+            st.touch_item(ms, st.psk, key, C_PAT)
+            new_patient = not st.seen_patient(key)
+        study = event.get("study") or {}
+        suid = study.get("uid")
+        if suid:
+            st.touch_item(ms, st.ssk, h32(suid), C_STUDY)
+        dest = event.get("destination")
+        new_dest = bool(dest and dest.get("id")) and not st.seen_in(st.dests, h32(dest["id"]))
+        client = event.get("client") or {}
+        host = client.get("host") or client.get("ip")
+        new_host = bool(host) and not st.seen_in(st.hosts, h32(host))
+        sdept = study.get("department")
+        new_dept = bool(sdept) and not st.seen_in(st.depts, h32(sdept))
+        if action == "emergency_access" and ms > st.break_glass_ms:
+            st.break_glass_ms = ms
+
+        features = st.window_features({})
+        features["hour_activity_self"] = st.hour_activity(ms)
+        features["hour_activity_peer"] = peer.hour_activity(ms)
+        features["days_since_last_seen"] = round(gap / DAY, 3)
+        features["new_patient"] = float(new_patient)
+        features["new_destination"] = float(new_dest)
+        features["new_client_host"] = float(new_host)
+        features["new_department"] = float(new_dept)
+
+        # online model: rescored when the hour's counts change order of magnitude
+        expl = None
+        if not late:
+            sig = signature(st.hour_acc)
+            if sig != st.sig:
+                st.sig = sig
+                score, expl = self.online.score(group, st, peer, st.hour_acc)
+                st.score = _F32.unpack(_F32.pack(score))[0]
+        score = st.score if not late else 0.0
+        if score >= self.ml_threshold and expl is None:
+            _, expl = self.online.gauss(st, peer, st.hour_acc)
+
+        ctx = {"event": event, "ms": ms, "action": action, "outcome": outcome, "user_id": uid,
+               "user": user, "roles": roles, "department": dept, "peer_group": group,
+               "state": st, "peer": peer, "features": features, "roster": row,
+               "roster_loaded": self.roster_loaded, "patient_id": pid,
+               "watch": self.watchlist.get(pid) if pid else None, "study": study,
+               "client": client, "destination": dest, "late": late, "gap_ms": gap,
+               "new_destination": new_dest, "shared": self.shared, "perms": self.perms,
+               "score": score, "score_explanation": expl or []}
+        hits = []
+        dets = self.by_action.get(action)
+        if dets is None:
+            dets = self.by_action[action] = [
+                d for d in self.detectors if d.actions is None or action in d.actions]
+        for det in dets:
+            found = det.evaluate(ctx)
+            if found:
+                hits.extend(found)
+        if hits or score >= self.learn_below:
+            st.flags |= 3
+
+        enrichment = {"peer_group": group, "features": features, "anomaly_score": round(score, 4),
+                      "model_version": ENGINE_VERSION, "detectors": [h["detector"] for h in hits],
+                      "risk": 0.0, "severity": "none", "expected": {}}
+        enriched = dict(event)
+        enriched["enrichment"] = enrichment
+        alerts = self._apply_hits(st, uid, ms, event.get("event_id", ""), hits, group, roles,
+                                  enriched) if hits else []
+        if not hits:
+            self._decay(st, ms)
+        enrichment["risk"] = round(st.risk, 2)
+        enrichment["severity"] = self._band(st.risk)
+        if hits:
+            enrichment["expected"] = {e["feature"]: e["expected"] for h in hits
+                                      for e in h["explanation"]}
+        return enriched, alerts, features
+
+    # --- risk and incidents -----------------------------------------------------------------
+    def _decay(self, st: UserState, ms: int) -> None:
+        if ms > st.risk_ms:
+            if st.risk:
+                st.risk = _F32.unpack(_F32.pack(st.risk * 0.5 ** ((ms - st.risk_ms) / self.half_ms)))[0]
+                if st.risk < 0.01:
+                    st.risk = 0.0
+            st.risk_ms = ms
+
+    def _band(self, risk: float) -> str:
+        for limit, name in self.bands:
+            if risk >= limit:
+                return name
+        return "none"
+
+    def _apply_hits(self, st: UserState, uid: str, ms: int, event_id: str, hits: list[dict],
+                    group: str, roles, enriched: dict) -> list[dict]:
+        self._decay(st, ms)
+        names = sorted({h["detector"] for h in hits})
+        risk = st.risk
+        for h in hits:
+            inc = st.incidents.get(h["detector"])
+            open_ = inc is not None and ms - inc["last"] <= self.gap_ms
+            risk += self.weights.get(h["detector"], 20.0) * h["score"] * (self.repeat if open_ else 1.0)
+        st.risk = _F32.unpack(_F32.pack(min(risk, 100.0)))[0]
+        band = self._band(st.risk)
+        alerts = []
+        dept = group.split("|", 1)[1]
+        for h in hits:
+            det = h["detector"]
+            inc = st.incidents.get(det)
+            if inc is not None and ms - inc["last"] > self.gap_ms:
+                alerts.append(self._alert(uid, det, inc, "resolved", inc["last"]))
+                inc = None
+            if inc is None:
+                inc = st.incidents[det] = {
+                    "id": alert_id(uid, det, ms), "first": ms, "last": ms, "ids": [], "count": 0,
+                    "score": 0.0, "severity": "low", "detectors": [], "group": group,
+                    "role": roles[0] if roles else "unknown", "dept": dept}
+            inc["first"] = min(inc["first"], ms)
+            inc["last"] = max(inc["last"], ms)
+            ids = inc["ids"]
+            for eid in [event_id] + h.get("related_event_ids", []):
+                if eid in ids:
+                    continue
+                inc["count"] += 1
+                if len(ids) < self.max_ids:
+                    ids.append(eid)
+            inc["score"] = max(inc["score"], h["score"])
+            sev = max(h["severity"], band, inc["severity"], key=SEVERITY_RANK.__getitem__)
+            inc["severity"] = sev if sev != "none" else "low"
+            inc["risk"] = round(st.risk, 2)
+            inc["summary"] = h["summary"]
+            inc["explanation"] = h["explanation"]
+            inc["detectors"] = sorted(set(inc["detectors"]).union(names))
+            alerts.append(self._alert(uid, det, inc, "firing", ms))
+        self.open_users.add(uid)
+        return alerts
+
+    def _alert(self, uid: str, det: str, inc: dict, status: str, ms: int) -> dict:
+        now = self.clock() if self.clock else ms
+        return {
+            "alert_id": inc["id"], "user_id": uid, "detector": det, "severity": inc["severity"],
+            "score": inc["score"], "risk": inc["risk"], "event_ids": list(inc["ids"]),
+            "event_count": inc["count"], "first_event_time": format_ms(inc["first"]),
+            "last_event_time": format_ms(inc["last"]), "summary": inc["summary"],
+            "explanation": inc["explanation"],
+            "labels": {"user_id": uid, "detector": det, "severity": inc["severity"],
+                       "department": inc["dept"], "role": inc["role"], "peer_group": inc["group"]},
+            "status": status, "updated_time": format_ms(now), "peer_group": inc["group"],
+            "detectors": inc["detectors"], "incident": inc["id"][:12],
+        }
+
+    def flush(self, now_ms: int) -> list[dict]:
+        """Resolve incidents idle for longer than the gap at event time `now_ms`."""
+        out = []
+        for uid in list(self.open_users):
+            st = self.users.get(uid)
+            if st is None:
+                self.open_users.discard(uid)
+                continue
+            for det in [d for d, inc in st.incidents.items() if now_ms - inc["last"] > self.gap_ms]:
+                out.append(self._alert(uid, det, st.incidents.pop(det), "resolved", now_ms))
+            if not st.incidents:
+                self.open_users.discard(uid)
+        return out
+
+
+def alert_id(user_id: str, detector: str, start_ms: int) -> str:
+    """Stable id of an incident: same user, detector and start -> same id."""
+    return hashlib.blake2b(f"{user_id}\x1f{detector}\x1f{start_ms}".encode(), digest_size=10).hexdigest()
+
+
+__all__ = ["Engine", "Shared", "alert_id", "FEATURE_NAMES", "SEVERITIES"]
