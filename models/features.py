@@ -69,10 +69,6 @@ FEATURE_NAMES = (
 )
 """Ordered feature vector of every event: models, enrichment and ClickHouse use this order."""
 
-_WINDOW_FEATURES = tuple((f"{name}_{w}", ring, c) for c, name in enumerate(
-    ("views", "patients", "studies", "exports", "export_instances", "export_mib", "deletes",
-     "failed_logins")) for ring, w in enumerate(("1h", "24h", "7d")))
-
 _HEADER = struct.Struct("<B3q2qqqqqIIHHBBBffIqq")
 _VERSION = 1
 
@@ -93,6 +89,10 @@ def distinct_estimate(x: float) -> float:
         return 0.0
     frac = min(x / SKETCH, 0.999)
     return round(-SKETCH * math.log1p(-frac), 2)
+
+
+_DISTINCT = [distinct_estimate(x) for x in range(SKETCH + 1)]
+_DISTINCT_MAX = _DISTINCT[-1]
 
 
 class UserState:
@@ -171,7 +171,6 @@ class UserState:
             self.hour_acc = [0] * NC
             self.hour_id = hid
             self.flags &= ~1
-            self._mark_active(ms)
         did = ms // DAY
         if did != self.day_id:
             if self.day_id >= 0:
@@ -181,7 +180,8 @@ class UserState:
             self.flags &= ~2
         return closed_h, closed_d, flags
 
-    def _mark_active(self, ms: int) -> None:
+    def mark_active(self, ms: int) -> None:
+        """Count the (closed, normal) hour containing `ms` in the hour-of-week profile."""
         wk = (ms // HOUR + 72) // 168
         if wk != self.week_id:
             steps = min(wk - self.week_id, 30) if self.week_id >= 0 else 0
@@ -278,11 +278,34 @@ class UserState:
         return float(v)
 
     def window_features(self, out: dict) -> dict:
-        tot = self.tot
-        for name, r, c in _WINDOW_FEATURES:
-            v = tot[r][c]
-            out[name] = distinct_estimate(v) if c == C_PAT or c == C_STUDY else (
-                v / 1024.0 if c == C_KIB else float(v))
+        """The 24 window features into `out` (FEATURE_NAMES order)."""
+        d, dmax = _DISTINCT, _DISTINCT_MAX
+        n = SKETCH
+        a, b, c = self.tot
+        out["views_1h"] = float(a[0])
+        out["views_24h"] = float(b[0])
+        out["views_7d"] = float(c[0])
+        out["patients_1h"] = d[a[1]] if a[1] < n else dmax
+        out["patients_24h"] = d[b[1]] if b[1] < n else dmax
+        out["patients_7d"] = d[c[1]] if c[1] < n else dmax
+        out["studies_1h"] = d[a[2]] if a[2] < n else dmax
+        out["studies_24h"] = d[b[2]] if b[2] < n else dmax
+        out["studies_7d"] = d[c[2]] if c[2] < n else dmax
+        out["exports_1h"] = float(a[3])
+        out["exports_24h"] = float(b[3])
+        out["exports_7d"] = float(c[3])
+        out["export_instances_1h"] = float(a[4])
+        out["export_instances_24h"] = float(b[4])
+        out["export_instances_7d"] = float(c[4])
+        out["export_mib_1h"] = a[5] / 1024.0
+        out["export_mib_24h"] = b[5] / 1024.0
+        out["export_mib_7d"] = c[5] / 1024.0
+        out["deletes_1h"] = float(a[6])
+        out["deletes_24h"] = float(b[6])
+        out["deletes_7d"] = float(c[6])
+        out["failed_logins_1h"] = float(a[7])
+        out["failed_logins_24h"] = float(b[7])
+        out["failed_logins_7d"] = float(c[7])
         return out
 
     def hour_activity(self, ms: int) -> float:
@@ -425,7 +448,8 @@ class PeerStats:
     hour of week: the group's shift pattern.
     """
 
-    __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours")
+    __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "_cache")
+    _STATE = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours")
 
     def __init__(self) -> None:
         self.n_hours = 0
@@ -435,6 +459,7 @@ class PeerStats:
         self.dsum = [0.0] * NC
         self.dsq = [0.0] * NC
         self.hours = [0] * 168
+        self._cache: dict[int, tuple[int, float]] = {}
 
     def add_hour(self, counts: list[int], how: int) -> None:
         self.n_hours += 1
@@ -480,21 +505,34 @@ class PeerStats:
         return _natural(m, var, k) + (n,)
 
     def hour_activity(self, ms: int) -> float:
-        """Activity of the group at this hour of week relative to its average hour (1 = average);
-        -1 when the group has too little history."""
-        if self.n_hours < 50:
+        """Activity of the group at this hour of day (+-1 h), over days of the same kind
+        (weekdays or weekend), relative to its average hour of such days: 1 = average, 0 = the
+        group never works then. -1 with too little history (or none for this kind of day). Cached until the group has learned 5% more hours."""
+        n = self.n_hours
+        if n < 50:
             return -1.0
         how = (ms // HOUR + 72) % 168
+        hit = self._cache.get(how)
+        if hit is not None and hit[0] * 1.05 >= n:
+            return hit[1]
         h = self.hours
-        best = max(h[how - 1], h[how], h[(how + 1) % 168])
-        return best * 168.0 / self.n_hours
+        day, hr = divmod(how, 24)
+        days = range(5) if day < 5 else range(5, 7)
+        total = at = 0
+        for d in days:
+            row = h[d * 24:(d + 1) * 24]
+            total += sum(row)
+            at += max(row[hr - 1], row[hr], row[(hr + 1) % 24])
+        value = at * 24.0 / total if total else -1.0
+        self._cache[how] = (n, value)
+        return value
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__}
+        return {k: getattr(self, k) for k in self._STATE}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PeerStats":
         p = cls()
-        for k in cls.__slots__:
+        for k in cls._STATE:
             setattr(p, k, d[k])
         return p

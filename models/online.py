@@ -27,10 +27,13 @@ _CAPS = [math.log1p(x) for x in (2000, 2000, 2000, 2000, 200_000, 50_000_000, 20
 
 
 def signature(counts: list[int]) -> int:
-    """Order of magnitude (bit length, 4 bits each) of every counter: changes rarely."""
+    """Order of magnitude of every counter from 8 up (4 bits each): changes a few times an hour.
+    Counts below 8 cannot be anomalous enough to matter against the sd floor."""
     sig = 0
     for c in range(NC):
-        sig |= min(counts[c].bit_length(), 15) << (4 * c)
+        v = counts[c]
+        if v >= 8:
+            sig |= min(v.bit_length() - 3, 15) << (4 * c)
     return sig
 
 

@@ -15,7 +15,8 @@ import sys
 COMMAND_MODULES = (
     "streamer.settings",          # check-config
     "streamer.normalize.cli",     # parse
-    "streamer.score.cli",         # replay, evaluate, simulate
+    "streamer.score.cli",         # replay
+    "streamer.simulate.cli",      # simulate, evaluate
     "streamer.store.cli",         # db migrate, erase, retention
     "streamer.alert.cli",         # alerts list|ack|resolve
     "streamer.dashboards",        # dashboards check|push|render, report access-review

@@ -18,8 +18,15 @@ import getpass
 import sys
 import time
 
+import aiohttp
+import orjson
+
 from streamer.alert import cases
 from streamer.alert.config import load_config, parse_duration
+from streamer.alert.model import AlertRecord
+from streamer.alert.notify import pagerduty
+from streamer.alert.notify.base import Request, RetryPolicy, post
+from streamer.alert.pipeline import Pipeline
 from streamer.timeutil import format_ms, parse_time
 
 
@@ -86,30 +93,22 @@ def _change(args: argparse.Namespace, status: str, pagerduty_action: str | None)
 
 def _pagerduty(alert_row: dict, action: str) -> None:
     """Acknowledge or resolve the PagerDuty incidents of the groups this alert belongs to."""
-    from streamer.alert.notify.base import RetryPolicy, post
-    from streamer.alert.notify.pagerduty import action as pd_action
-    from streamer.alert.pipeline import Pipeline
-    import aiohttp
-    import orjson
-
     settings = _settings()
     key = settings.pagerduty_routing_key.get_secret_value()
     if not key:
         return
-    config = load_config(settings.rules_dir and None, page_min_severity=settings.page_min_severity)
-    pipeline = Pipeline(config)
-    from streamer.alert.model import AlertRecord
-    labels = AlertRecord.from_alert(cases.alert_from_row(alert_row), fingerprint_labels=config.fingerprint_labels).labels
-    dedup = [k for receiver, k in pipeline.dedup_keys(labels).items()
+    config = load_config(page_min_severity=settings.page_min_severity)
+    labels = AlertRecord.from_alert(cases.alert_from_row(alert_row),
+                                    fingerprint_labels=config.fingerprint_labels).labels
+    dedup = [k for receiver, k in Pipeline(config).dedup_keys(labels).items()
              if config.receivers[receiver].type == "pagerduty"]
 
     async def send():
-        from streamer.alert.notify.base import Request
-        policy = RetryPolicy()
         async with aiohttp.ClientSession() as session:
             for k in dedup:
-                await post(session, Request(settings.pagerduty_url, orjson.dumps(pd_action(action, k, key)),
-                                            {"Content-Type": "application/json"}), policy.timeout_s)
+                body = orjson.dumps(pagerduty.action(action, k, key))
+                await post(session, Request(settings.pagerduty_url, body, {"Content-Type": "application/json"}),
+                           RetryPolicy().timeout_s)
 
     try:
         asyncio.run(send())

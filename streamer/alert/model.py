@@ -16,12 +16,16 @@ incident), so an incident that grows or escalates keeps one identity while its s
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
+import jsonschema
 import orjson
 
+from streamer.paths import schemas_dir
 from streamer.timeutil import format_ms, parse_time
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -30,6 +34,18 @@ DEFAULT_FINGERPRINT_LABELS = ("user_id", "detector", "incident")
 DASHBOARD_PATH = "/d/pacs-user-investigation/user-investigation"
 DASHBOARD_PAD_MS = 15 * 60 * 1000
 MAX_EVENT_IDS_KEPT = 100  # a notification names the first ones and the total count
+
+
+@lru_cache(maxsize=1)
+def _alert_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((schemas_dir() / "topics" / "alerts" / "schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def alert_errors(alert: Any) -> list[str]:
+    """Problems of a message against the alerts topic contract (empty when valid)."""
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+            for e in _alert_validator().iter_errors(alert)]
 
 
 def severity_rank(severity: str) -> int:

@@ -42,8 +42,8 @@ def target(sql: str, fmt: str = "table", ref: str = "A") -> dict:
 
 def panel(kind: str, title: str, sql: str, w: int = 12, h: int = 8, description: str = "",
           modern: str = "", unit: str = "", links: dict[str, str] | None = None,
-          stacked: bool = False, options: dict | None = None, overrides: list | None = None,
-          fmt: str | None = None) -> dict:
+          stacked: bool = False, bars: bool = False, options: dict | None = None,
+          overrides: list | None = None, fmt: str | None = None) -> dict:
     """One panel with one query. `modern` names what needs ClickHouse newer than 18.16;
     `links` maps a column to a data-link URL (e.g. the user investigation)."""
     fmt = fmt or ("timeseries" if kind == "timeseries" else "table")
@@ -53,7 +53,8 @@ def panel(kind: str, title: str, sql: str, w: int = 12, h: int = 8, description:
     defaults: dict = {"unit": unit} if unit else {}
     custom: dict = {}
     if kind == "timeseries":
-        custom = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 20 if stacked else 0,
+        custom = {"drawStyle": "bars" if bars else "line", "lineWidth": 1,
+                  "fillOpacity": 80 if bars else 20 if stacked else 0,
                   "stacking": {"mode": "normal" if stacked else "none", "group": "A"}}
     if kind == "barchart" and stacked:
         options = {**(options or {}), "stacking": "normal"}

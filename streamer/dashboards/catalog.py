@@ -55,13 +55,13 @@ SELECT {bucket('first_event_time')}, severity, count() AS alerts
 FROM alerts_latest
 WHERE $__timeFilter(first_event_time){ALERT_FILTERS}
 GROUP BY time, severity
-ORDER BY time""", stacked=True, overrides=severity_overrides()),
+ORDER BY time""", bars=True, stacked=True, overrides=severity_overrides()),
         panel("timeseries", "Alerts by detector", f"""
 SELECT {bucket('first_event_time')}, detector, count() AS alerts
 FROM alerts_latest
 WHERE $__timeFilter(first_event_time){ALERT_FILTERS}
 GROUP BY time, detector
-ORDER BY time""", stacked=True),
+ORDER BY time""", bars=True, stacked=True),
         panel("table", "Top risky users", f"""
 SELECT user_id, any(department) AS dept, round(maxMerge(max_risk), 1) AS risk,
   round(maxMerge(max_score), 3) AS max_score, uniqExactMerge(events) AS events,
@@ -102,7 +102,7 @@ SELECT {bucket('event_time')}, user_department AS department, count() AS failed_
 FROM events
 WHERE $__timeFilter(event_time) AND action = 'login_failed'{EVENT_FILTERS}
 GROUP BY time, department
-ORDER BY time""", stacked=True),
+ORDER BY time""", bars=True, stacked=True),
         panel("table", "Open alerts", f"""
 SELECT first_event_time, severity, detector, user_id, summary,
   if(triage_status = '', 'open', triage_status) AS triage, owner, alert_id
@@ -114,7 +114,7 @@ LIMIT 100""", links={"user_id": INVESTIGATE}),
     ]
     return dashboard("pacs-soc-overview", "SOC overview",
                      "Alerts, risky users, exports and access patterns across the PACS.",
-                     panels, [USER, DEPARTMENT, DETECTOR, SEVERITY], tags=("soc",))
+                     panels, [USER, DEPARTMENT, DETECTOR, SEVERITY], time_from="now-7d", tags=("soc",))
 
 
 def user_investigation() -> dict:
@@ -128,7 +128,7 @@ SELECT {bucket('event_time')}, action, count() AS events
 FROM events
 WHERE $__timeFilter(event_time) AND {me}
 GROUP BY time, action
-ORDER BY time""", w=16, stacked=True),
+ORDER BY time""", w=16, bars=True, stacked=True),
         panel("stat", "Patients / studies / risk", f"""
 SELECT uniqExactIf(patient_id, patient_id != '') AS patients,
   uniqExactIf(study_uid, study_uid != '') AS studies, round(max(risk), 1) AS max_risk
@@ -170,6 +170,16 @@ FROM alerts_latest
 WHERE $__timeFilter(first_event_time) AND {me}
 ORDER BY first_event_time DESC
 LIMIT 100""", w=24, overrides=severity_overrides()),
+        panel("table", "Explanation details", f"""
+SELECT first_event_time, detector, alert_id, JSONExtractString(item, 'feature') AS feature,
+  JSONExtractFloat(item, 'value') AS value, JSONExtractFloat(item, 'expected') AS expected,
+  JSONExtractString(item, 'baseline') AS baseline
+FROM alerts_latest
+ARRAY JOIN JSONExtractArrayRaw(explanation) AS item
+WHERE $__timeFilter(first_event_time) AND {me}
+ORDER BY first_event_time DESC
+LIMIT 200""", w=24, h=6, modern="JSONExtract functions, ClickHouse >= 19.14",
+              description="Each alert's explanation, one row per feature."),
         panel("table", "Access log", f"""
 SELECT event_time, action, outcome, patient_id, study_uid, modality, sensitivity, client_ip,
   client_remote AS remote, dest_id, round(anomaly_score, 3) AS score, severity,
@@ -226,7 +236,7 @@ WHERE $__timeFilter(changed_at) AND alert_id IN (
   SELECT alert_id FROM alerts_latest WHERE 1 = 1{ALERT_FILTERS}
 )
 GROUP BY time, status
-ORDER BY time""", stacked=True, description="Triage status changes over time."),
+ORDER BY time""", bars=True, stacked=True, description="Triage status changes over time."),
         panel("table", "True / false positives per detector", f"""
 SELECT detector, countIf(triage_status = 'resolved_true_positive') AS true_positives,
   countIf(triage_status = 'resolved_false_positive') AS false_positives,
@@ -361,7 +371,7 @@ SELECT {bucket('time', 't')}, label AS reason, sum(value) / $__interval_s AS per
 FROM pipeline_metrics
 WHERE $__timeFilter(time) AND metric = 'dead_letters'
 GROUP BY t, reason
-ORDER BY t""", stacked=True),
+ORDER BY t""", bars=True, stacked=True),
         panel("timeseries", "Sink batch latency", f"""
 SELECT {bucket('time', 't')}, quantile(0.5)(value) AS p50, quantile(0.95)(value) AS p95, max(value) AS max
 FROM pipeline_metrics
@@ -373,7 +383,7 @@ SELECT {bucket('time', 't')}, metric, sum(value) AS count
 FROM pipeline_metrics
 WHERE $__timeFilter(time) AND metric IN ('retries', 'given_up')
 GROUP BY t, metric
-ORDER BY t""", w=16),
+ORDER BY t""", bars=True, w=16),
         panel("stat", "Dead letters / given up", """
 SELECT sumIf(value, metric = 'dead_letters') AS dead_letters, sumIf(value, metric = 'given_up') AS given_up
 FROM pipeline_metrics

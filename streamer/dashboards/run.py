@@ -15,6 +15,9 @@ class PanelResult:
     sql: str
     rows: list[dict]
     error: str = ""
+    start_ms: int = 0
+    end_ms: int = 0
+    interval_ms: int = 0
 
 
 def use_database(store) -> None:
@@ -68,7 +71,8 @@ def run_dashboard(dashboard: dict, store, start_ms: int, end_ms: int,
         sql = expand(p["targets"][0]["rawSql"], ctx)
         try:
             use_database(store)
-            results.append(PanelResult(p, sql, store.query(sql)))
+            results.append(PanelResult(p, sql, store.query(sql), "", start_ms, end_ms, ctx.interval))
         except Exception as exc:  # noqa: BLE001 - reported per panel
-            results.append(PanelResult(p, sql, [], str(exc).splitlines()[0][:300]))
+            results.append(PanelResult(p, sql, [], str(exc).splitlines()[0][:300], start_ms, end_ms,
+                                       ctx.interval))
     return results

@@ -216,7 +216,7 @@ class Sample:
 
     def metric_rows(self) -> list[dict]:
         rng, rows = random.Random(11), []
-        for ms in range(self.start_ms, self.end_ms, 5 * 60_000):
+        for ms in range(self.start_ms, self.end_ms, 10 * 60_000):
             t = ms_to_datetime(ms)
             for worker in ("w1", "w2"):
                 rate = 40 + 30 * rng.random()

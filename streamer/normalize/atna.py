@@ -27,6 +27,7 @@ Decisions:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError as XMLParseError
 
@@ -85,6 +86,7 @@ def parse(data: bytes, source: str | None = None) -> list[dict]:
     return _events(root, data, source)
 
 
+@lru_cache(maxsize=4096)
 def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1] if isinstance(tag, str) else ""
 
@@ -92,8 +94,12 @@ def _local(tag: Any) -> str:
 def _attr(el: Element | None, *names: str) -> str | None:
     if el is None:
         return None
-    for key, value in el.attrib.items():
-        if _local(key) in names and (v := text(value)):
+    attrib = el.attrib
+    for name in names:  # fast path: attributes without a namespace
+        if (value := attrib.get(name)) is not None and (v := text(value)):
+            return v
+    for key, value in attrib.items():
+        if ("}" in key or ":" in key) and _local(key) in names and (v := text(value)):
             return v
     return None
 

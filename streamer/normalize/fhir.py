@@ -70,6 +70,10 @@ def _codings(value: Any) -> list[dict]:
     return [value] if "code" in value or "display" in value else []
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _code(c: dict) -> str:
     return str(c.get("code") or "").strip()
 
@@ -93,7 +97,7 @@ def parse_audit_event(res: dict, source: str | None = None) -> list[dict]:
     if action == "login" and outcome not in (None, "success"):
         action = "login_failed"
 
-    agents = [_agent(a) for a in res.get("agent") or [] if isinstance(a, dict)]
+    agents = [_agent(a) for a in _list(res.get("agent")) if isinstance(a, dict)]
     user = _pick_user(agents)
     if user is None:
         raise ParseError("AuditEvent has no agent with an identity (who / altId / name)")
@@ -104,7 +108,7 @@ def parse_audit_event(res: dict, source: str | None = None) -> list[dict]:
 
     src = res.get("source") if isinstance(res.get("source"), dict) else {}
     observer = _ref_id(src.get("observer"))
-    entities = [e for e in res.get("entity") or [] if isinstance(e, dict)]
+    entities = [e for e in _list(res.get("entity")) if isinstance(e, dict)]
     patients = _patients(res, entities)
     studies = _studies(entities)
     sensitivity = next((s for e in entities for c in _codings(e.get("securityLabel"))

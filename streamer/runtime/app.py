@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     t_dead, t_sink_retry = topic("deadletter", False), topic("sink-retry", False)
 
     user_state = app.Table("user-state", default=None, partitions=P,
-                           key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+                           key_type=bytes, value_type=bytes)  # bytes -> "raw" codec
 
     ctx: dict = {"engine": engine, "store": store, "pipeline": pipeline}
     app.pacs = ctx  # type: ignore[attr-defined]  (tests and the demo look inside)

@@ -249,6 +249,7 @@ class Engine:
         closed_h, closed_d, flags = st.advance(ms)
         if closed_h is not None and not flags & 1:
             st.fold(False, closed_h, self.hour_alpha)
+            st.mark_active(old_hour * HOUR)
             peer.add_hour(closed_h, (old_hour + 72) % 168)
             self.online.learn(group, closed_h)
         if closed_d is not None and not flags & 2:

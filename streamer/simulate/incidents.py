@@ -15,9 +15,9 @@ from streamer.simulate.hospital import (DAY_MS, HOUR_MS, IMAGING, KNOWN_DESTINAT
                                         ROGUE_DESTINATIONS, UNKNOWN_USER_IDS, Hospital, User)
 from streamer.simulate.traffic import Traffic, fmt_ms
 
-TYPES = ("bulk_export", "odd_hours", "patient_sweep", "new_destination", "role_permission", "no_mfa",
+TYPES = ("bulk_export", "odd_hours", "patient_sweep", "export_destination", "role_permission", "missing_mfa",
          "inactive_user", "dormant_account", "failed_login_burst", "password_spray",
-         "privilege_escalation", "config_change", "watchlist_access", "self_access", "break_glass",
+         "grant_then_export", "config_change", "watchlist_patient", "self_access", "break_glass",
          "expired_role")
 
 
@@ -177,11 +177,11 @@ class Injector:
         inc.extra["description"] = f"{u.id} opened {len(studies)} distinct patients of {dept}"
 
     # --- first-time external destination ----------------------------------------------------
-    def _plan_new_destination(self, t0):
-        return self._new("new_destination", t0, 10, 15, pred=lambda u: u.role == "radiologist" and u.destinations
+    def _plan_export_destination(self, t0):
+        return self._new("export_destination", t0, 10, 15, pred=lambda u: u.role == "radiologist" and u.destinations
                          and u.shift == "day")
 
-    def _inject_new_destination(self, inc, rng):
+    def _inject_export_destination(self, inc, rng):
         u = inc.user
         user, client = self.sess(inc, u, True)
         t = self._login(inc, user, client, inc.t0)
@@ -217,8 +217,8 @@ class Injector:
         inc.extra["description"] = f"{u.id} ({u.role}) did {inc.subtype}, not in the role's permissions"
 
     # --- missing MFA ------------------------------------------------------------------------
-    def _plan_no_mfa(self, t0):
-        sub = ("export", "admin", "remote")[sum(i.type == "no_mfa" for i in self.incidents) % 3]
+    def _plan_missing_mfa(self, t0):
+        sub = ("export", "admin", "remote")[sum(i.type == "missing_mfa" for i in self.incidents) % 3]
         role = {"export": "radiologist", "admin": "system_administrator", "remote": "teleradiologist"}[sub]
         pred = (lambda u: u.role == role and (u.destinations or sub != "export"))
         if sub == "admin":
@@ -227,13 +227,13 @@ class Injector:
                                                             for d in range(self.warm, self.h.days)):
                 day = self.day()
             u = self.user(pred)
-            return u and Incident("no_mfa", day, self.at(day, 18.0, 19.5), u, sub)
+            return u and Incident("missing_mfa", day, self.at(day, 18.0, 19.5), u, sub)
         if sub == "remote":
-            inc = self._new("no_mfa", t0, 23, 23.9, weekday=False, pred=pred, subtype=sub)
-            return inc or self._new("no_mfa", t0, 10, 15, pred=lambda u: u.role == "radiologist", subtype=sub)
-        return self._new("no_mfa", t0, 10, 15, pred=pred, subtype=sub)
+            inc = self._new("missing_mfa", t0, 23, 23.9, weekday=False, pred=pred, subtype=sub)
+            return inc or self._new("missing_mfa", t0, 10, 15, pred=lambda u: u.role == "radiologist", subtype=sub)
+        return self._new("missing_mfa", t0, 10, 15, pred=pred, subtype=sub)
 
-    def _inject_no_mfa(self, inc, rng):
+    def _inject_missing_mfa(self, inc, rng):
         u = inc.user
         if inc.subtype == "remote":
             host = u.hosts[0] if u.remote else self.tr.home(u)
@@ -346,15 +346,15 @@ class Injector:
         inc.extra.update(user_id=targets[0].id, description=f"{ip} tried {len(targets)} accounts")
 
     # --- permission grant then export -------------------------------------------------------
-    def _plan_privilege_escalation(self, t0):
-        inc = self._new("privilege_escalation", t0, 10, 14, pred=lambda u: u.role in (
+    def _plan_grant_then_export(self, t0):
+        inc = self._new("grant_then_export", t0, 10, 14, pred=lambda u: u.role in (
             "technologist", "student", "scheduler", "referring_physician") and u.shift == "day")
         admin = [u for u in self.h.by_role.get("system_administrator", [])]
         if inc:
             inc.extra["admin"] = self.rng.choice(admin) if admin else inc.user
         return inc
 
-    def _inject_privilege_escalation(self, inc, rng):
+    def _inject_grant_then_export(self, inc, rng):
         u, admin = inc.user, inc.extra["admin"]
         auser, aclient = self.sess(inc, admin, True, k=1)
         t = self._login(inc, auser, aclient, inc.t0)
@@ -388,27 +388,27 @@ class Injector:
         inc.extra["description"] = f"{u.id} changed configuration outside the change window without a ticket"
 
     # --- watchlist patients -----------------------------------------------------------------
-    def _plan_watchlist_access(self, t0):
-        sub = ("vip", "restricted", "employee")[sum(i.type == "watchlist_access" for i in self.incidents) % 3]
+    def _plan_watchlist_patient(self, t0):
+        sub = ("vip", "restricted", "employee")[sum(i.type == "watchlist_patient" for i in self.incidents) % 3]
         pats = [p for p, pt in enumerate(self.h.patients) if pt[3] == sub]
         if not pats:
             return None
         p = self.rng.choice(pats)
         home = self.h.patient_dept.get(p)
-        inc = self._new("watchlist_access", t0, 9, 16, subtype=sub, pred=lambda u: u.department != home
+        inc = self._new("watchlist_patient", t0, 9, 16, subtype=sub, pred=lambda u: u.department != home
                         and u.id != self.h.patients[p][2] and u.shift == "day" and u.role in (
                             "radiologist", "technologist", "referring_physician", "student"))
         if inc:
             inc.extra["patient"] = p
         return inc
 
-    def _inject_watchlist_access(self, inc, rng):
+    def _inject_watchlist_patient(self, inc, rng):
         u = inc.user
         user, client = self.sess(inc, u, rng.random() < u.mfa_habit)
         t = self._login(inc, user, client, inc.t0)
         studies = self.h.studies_by_patient[inc.extra["patient"]]
         self._views(inc, user, client, [rng.choice(studies) for _ in range(rng.randint(1, 3))], t, rng)
-        inc.extra["description"] = f"{u.id} opened a {inc.subtype} patient of another department"
+        inc.extra["description"] = f"{u.id} opened a watchlist patient ({inc.subtype}) of another department"
 
     # --- self / same-surname access ---------------------------------------------------------
     def _plan_self_access(self, t0):

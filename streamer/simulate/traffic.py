@@ -243,9 +243,10 @@ class Traffic:
         self.event(out, t, "import", user, client, s)
         t += int(rng.uniform(1, 5) * MINUTE_MS)
         self.event(out, t, "view", user, client, s)
-        if rng.random() < 0.3:
+        r = rng.random()
+        if r < 0.35:  # measurements, or sending the checked study to the archive
             t += int(rng.uniform(1, 3) * MINUTE_MS)
-            self.event(out, t, "edit", user, client, s, detail={"object": "study_metadata"})
+            self.event(out, t, "annotate" if r < 0.2 else "archive", user, client, s)
         return t + int(rng.uniform(12, 30) * MINUTE_MS)
 
     def _work_referring_physician(self, u, user, client, t, rng, out, exports):

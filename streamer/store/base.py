@@ -13,7 +13,22 @@ from streamer.store.rows import ALERT_COLUMNS, EVENT_COLUMNS, Pseudonymiser, ale
 
 log = logging.getLogger(__name__)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DEDUP_CHUNK = 1000  # ids per existence check; keeps the query well under max_query_size
+_DEDUP_QUERY_BYTES = 150_000  # existence checks stay well under max_query_size (256 KiB)
+
+
+def _chunks_by_size(rows: list[dict]) -> list[list[dict]]:
+    """Split rows so that the quoted event and user ids of a chunk fit in one query."""
+    chunks, current, size = [], [], 0
+    for r in rows:
+        cost = len(quote(r["event_id"])) + len(quote(r["user_id"])) + 4
+        if current and size + cost > _DEDUP_QUERY_BYTES:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(r)
+        size += cost
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 class StoreError(RuntimeError):
@@ -151,8 +166,7 @@ class Store:
 
     def _existing_events(self, rows: list[dict]) -> set[str]:
         found: set[str] = set()
-        for i in range(0, len(rows), _DEDUP_CHUNK):
-            chunk = rows[i:i + _DEDUP_CHUNK]
+        for chunk in _chunks_by_size(rows):
             days = sorted({r["event_time"].date().isoformat() for r in chunk})
             users = sorted({r["user_id"] for r in chunk})
             ids = [r["event_id"] for r in chunk]

@@ -74,7 +74,7 @@ def apply_retention(store: Store, plan: RetentionPlan) -> None:
         store.execute(f"ALTER TABLE {store.table(table)} MODIFY TTL {TTL_TABLES[table]} "
                       f"+ INTERVAL {int(plan.years)} YEAR")
     for table, partition, _ in plan.drops:
-        store.execute(f"ALTER TABLE {store.table(table)} DROP PARTITION {quote(partition)}")
+        store.execute(f"ALTER TABLE {store.table(table)} DROP PARTITION {int(partition)}")
         log.info("dropped partition %s of %s", partition, table)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from .alerttools import M, S, T0, by_receiver, make_alert, run
 
 from streamer.alert.pipeline import STAGES, Pipeline
@@ -203,3 +206,22 @@ def test_annotations_carry_summary_explanation_and_dashboard_link(pipeline):
     assert ann["dashboard"] == (
         "http://grafana.test/d/pacs-user-investigation/user-investigation?var-user=jdoe"
         f"&from={T0 - 19 * M}&to={T0 + 15 * M}")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.integers(1, 30), st.sampled_from(["high", "critical"])), min_size=1, max_size=150),
+       resolve=st.booleans())
+def test_any_storm_of_one_incident_pages_once(config, steps, resolve):
+    """Whatever the rhythm and escalation of one incident's updates (within repeat_interval)."""
+    t, pushes = T0, []
+    for k, (gap_s, severity) in enumerate(steps):
+        t += gap_s * S
+        pushes.append((t, make_alert("inc", severity=severity, t=t, first=T0, n=k + 1)))
+    if resolve:
+        pushes.append((t + S, make_alert("inc", t=t + S, first=T0, status="resolved")))
+    pages = by_receiver(run(Pipeline(config), pushes, until=t + 20 * M, step=10 * S), "pager")
+    firing = [n for _, n in pages if n.status == "firing"]
+    resolved = [n for _, n in pages if n.status == "resolved"]
+    resolved_within_group_wait = resolve and t + S - pushes[0][0] < 30 * S
+    assert len(firing) == (0 if resolved_within_group_wait else 1)
+    assert len(resolved) == (1 if resolve and firing else 0)

@@ -13,7 +13,7 @@ import random
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping, Protocol
+from typing import Awaitable, Callable, Mapping, MutableMapping, Protocol
 
 import aiohttp
 import orjson
@@ -79,20 +79,37 @@ class MemoryRetryQueue:
 
 
 class DeliveryLog:
-    """Ids of notifications already delivered, per receiver; bounded, oldest forgotten first."""
+    """Ids of notifications already delivered (receiver/notification id -> delivery time in ms).
 
-    def __init__(self, capacity: int = 100_000):
+    Backed by `store` when given (a Faust table in the worker, so it survives restarts), else
+    by memory. `prune` forgets entries older than a retention; memory-only logs also keep at
+    most `capacity` entries.
+    """
+
+    def __init__(self, store: MutableMapping[str, bytes] | None = None, capacity: int = 100_000):
         self.capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._store = store
+        self._ids: OrderedDict[str, int] = OrderedDict()
 
     def __contains__(self, key: str) -> bool:
-        return key in self._ids
+        return key in self._ids or (self._store is not None and key in self._store)
 
-    def add(self, key: str) -> None:
-        self._ids[key] = None
+    def add(self, key: str, now_ms: int = 0) -> None:
+        if self._store is not None:
+            self._store[key] = str(now_ms).encode()
+            return
+        self._ids[key] = now_ms
         self._ids.move_to_end(key)
         while len(self._ids) > self.capacity:
             self._ids.popitem(last=False)
+
+    def prune(self, now_ms: int, keep_ms: int) -> int:
+        """Forget deliveries older than keep_ms; returns how many were forgotten."""
+        source = self._store if self._store is not None else self._ids
+        old = [k for k, v in list(source.items()) if int(v) + keep_ms < now_ms]
+        for k in old:
+            del source[k]
+        return len(old)
 
 
 def park_record(n: Notification, *, attempts: int, error: str, permanent: bool, now_ms: int,
@@ -186,7 +203,7 @@ class Dispatcher:
                          n.notification_id, n.receiver, attempt, delay, exc)
                 await self.sleep(delay)
                 continue
-            self.delivered.add(key)
+            self.delivered.add(key, self.wall_ms())
             self.counts["delivered"] += 1
             return "delivered"
 
