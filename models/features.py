@@ -22,8 +22,8 @@ mean/variance of log1p(count) (the user's own baseline and the peer group's), un
 flagged anomalous: anomalies never train the baseline. The hour-of-week profile counts active hours
 (quarter units, weekly decay), so "usually works Mondays 22:00" is a probability.
 
-Serialised form (`to_bytes`): a fixed struct header, raw arrays, a JSON tail for open incidents,
-zlib-compressed; typically 0.6-1.8 KB for a busy user (see benchmarks/bench_detect.py).
+Serialised form (`to_bytes`): a fixed struct header, raw arrays (C speed both ways), a JSON tail for
+open incidents, zlib-compressed; typically 0.7-1.2 KB for a busy user (see benchmarks/bench_detect.py).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ FEATURE_NAMES = (
 )
 """Ordered feature vector of every event: models, enrichment and ClickHouse use this order."""
 
-_HEADER = struct.Struct("<B3q2qqqqqIIHHBBBffIqq")
+_HEADER = struct.Struct("<B3q2qqqqqqIIHHBBBffIqq")
 _VERSION = 1
 
 
@@ -219,7 +219,7 @@ class UserState:
         if rel < 1:
             self.life[c] += 1
             return
-        slot = key % SKETCH
+        slot = ((key * 0x9E3779B1) & 0xFFFFFFFF) >> 25  # top 7 bits: CRC is linear, mix it
         last = sketch[slot]
         if rel <= last:
             return
@@ -346,16 +346,16 @@ class UserState:
         life = self.life
         head = _HEADER.pack(
             _VERSION, *self.heads, self.hour_id, self.day_id, self.first_ms, self.last_ms,
-            self.prev_ms, self.sk_base, self.n_hours, self.n_days, self.weeks, self.flags,
+            self.prev_ms, self.sk_base, self.week_id, self.n_hours, self.n_days, self.weeks, self.flags,
             len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
             self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms)
-        counters = array("Q", [max(v, 0) for ring in self.rings for v in ring])
-        counters.extend(max(v, 0) for v in self.hour_acc)
-        counters.extend(max(v, 0) for v in self.day_acc)
-        counters.extend(life)
+        counters = array("I", [v for ring in self.rings for v in ring])
+        counters.extend(self.hour_acc)
+        counters.extend(self.day_acc)
         parts = [
             head,
-            _varints(counters),
+            counters.tobytes(),
+            array("Q", life).tobytes(),
             self.psk.tobytes(), self.ssk.tobytes(), bytes(self.pbits), bytes(self.profile),
             array("I", self.dests + self.hosts + self.depts).tobytes(),
             array("f", self.hstat + self.dstat).tobytes(),
@@ -372,12 +372,15 @@ class UserState:
         if fields[0] != _VERSION:
             raise ValueError(f"unsupported user state version {fields[0]}")
         (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.sk_base,
-         s.n_hours, s.n_days, s.weeks, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
+         s.week_id, s.n_hours, s.n_days, s.weeks, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
          s.risk_ms, s.break_glass_ms) = fields
         s.heads = [h0, h1, h2]
         pos = _HEADER.size
-        n_counters = sum(n for _, n in RINGS) * NC + 2 * NC + NC + 2
-        values, pos = _unvarints(raw, pos, n_counters)
+        n_counters = (sum(n for _, n in RINGS) + 2) * NC
+        values = array("I", raw[pos:pos + 4 * n_counters]).tolist()
+        pos += 4 * n_counters
+        s.life = array("Q", raw[pos:pos + 8 * (NC + 2)]).tolist()
+        pos += 8 * (NC + 2)
         i = 0
         for r, (_, n) in enumerate(RINGS):
             s.rings[r] = values[i:i + n * NC]
@@ -389,7 +392,6 @@ class UserState:
                     tot[c] += ring[k * NC + c]
         s.hour_acc = values[i:i + NC]
         s.day_acc = values[i + NC:i + 2 * NC]
-        s.life = values[i + 2 * NC:]
         s.psk = array("H", raw[pos:pos + 2 * SKETCH])
         pos += 2 * SKETCH
         s.ssk = array("H", raw[pos:pos + 2 * SKETCH])
@@ -412,31 +414,6 @@ class UserState:
 
 def _natural(m: float, var: float, k: float) -> tuple[float, float]:
     return math.expm1(m), math.expm1(m + k * math.sqrt(max(var, 0.0)))
-
-
-def _varints(values) -> bytes:
-    out = bytearray()
-    for v in values:
-        while v >= 0x80:
-            out.append((v & 0x7F) | 0x80)
-            v >>= 7
-        out.append(v)
-    return bytes(out)
-
-
-def _unvarints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
-    out = []
-    for _ in range(count):
-        v = shift = 0
-        while True:
-            b = raw[pos]
-            pos += 1
-            v |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-        out.append(v)
-    return out, pos
 
 
 # --- peer groups ------------------------------------------------------------------------------

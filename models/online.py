@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from models.features import COUNTERS, NC, PeerStats, UserState
+from models.features import C_PAT, C_STUDY, COUNTERS, NC, PeerStats, UserState, distinct_estimate
 
 _CAPS = [math.log1p(x) for x in (2000, 2000, 2000, 2000, 200_000, 50_000_000, 2000, 200)]
 
@@ -56,6 +56,8 @@ class OnlineModel:
         expl = []
         for c in range(NC):
             v = counts[c]
+            if c == C_PAT or c == C_STUDY:
+                v = distinct_estimate(v)
             x = math.log1p(v)
             pm, pv, pn = peer.moments(False, c)
             sm, sv = st.hstat[2 * c], st.hstat[2 * c + 1]
@@ -68,12 +70,12 @@ class OnlineModel:
                 var = w * sv + (1 - w) * pv + w * (1 - w) * (sm - pm) ** 2
             z = (x - m) / max(math.sqrt(var), self.sd_floor)
             if z > self.z_start:
-                expl.append((z, {"feature": f"{COUNTERS[c]}_hour", "value": float(v),
+                expl.append((z, {"feature": f"{COUNTERS[c]}_hour", "value": round(float(v), 2),
                                  "expected": round(math.expm1(m), 3),
                                  "baseline": "self" if w >= 0.5 else "peer"}))
             worst = max(worst, z)
         expl.sort(key=lambda e: -e[0])
-        score = 1.0 - math.exp(-max(0.0, worst - self.z_start) / 2.0)
+        score = 1.0 - math.exp(-max(0.0, worst - self.z_start))
         return score, [e for _, e in expl[:3]]
 
     def forest_score(self, group: str, counts: list[int]) -> float | None:

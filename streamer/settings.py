@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     data_dir: str = Field(str(var_dir() / "worker"), description="Faust data dir; one per worker process.")
     table_store: str = Field("memory://", description="Faust table store: memory:// or rocksdb:// (production).")
     worker_web_port: int = Field(6066, ge=0, le=65535, description="Faust web port (metrics, health); 0 disables.")
+    kafka_rebalance_timeout: float = Field(60.0, gt=0, le=600, description=(
+        "Seconds a consumer-group rebalance may take (members must rejoin within it). Lower it on a "
+        "single-worker deployment or the embedded broker to start faster."))
+    kafka_session_timeout: float = Field(30.0, gt=0, le=600, description=(
+        "Seconds without heartbeats before the broker drops a worker from the group."))
     consumer_group_instance_id: str = Field("", description="Static membership id; set one per worker to avoid rebalances on restart.")
 
     # --- ClickHouse --------------------------------------------------------------------------

@@ -18,14 +18,19 @@ class BulkExport(Detector):
     name = "bulk_export"
     actions = EXPORT_ACTIONS
 
+    def __init__(self, rule: dict) -> None:
+        super().__init__(rule)
+        self._daily = dict(self.params, minimum=self.params.get("minimum_24h", self.params["minimum"]))
+
     def evaluate(self, ctx: dict) -> list[dict]:
         if ctx["outcome"] != "success":
             return []
         best = None
         for feature, counter, daily, key, unit in _CHECKS:
-            if key not in self.params["minimum"]:
+            p = self._daily if daily else self.params
+            if key not in p["minimum"]:
                 continue
-            found = over_baseline(ctx, feature, counter, daily, self.params, key)
+            found = over_baseline(ctx, feature, counter, daily, p, key)
             if found and (best is None or found[0] > best[0]):
                 best = found + (feature, unit)
         if best is None:

@@ -1,4 +1,4 @@
-"""Configuration changes of the PACS: every one is worth a look."""
+"""Configuration change of the PACS without a change ticket in its detail."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ class ConfigChange(Detector):
         if ctx["outcome"] != "success":
             return []
         detail = ctx["event"].get("detail") or {}
+        if any(detail.get(k) for k in self.params.get("ticket_keys", ())):
+            return []
         what = detail.get("setting") or detail.get("object") or "a setting"
-        summary = f"{ctx['user_id']} changed PACS configuration ({what})"
+        summary = f"{ctx['user_id']} changed PACS configuration ({what}) without a change ticket"
         return [self.hit(0.6, summary, [item("config_change", 1, 0, "rule")])]

@@ -1,7 +1,7 @@
 """Permission change granting export or admin, followed by an export of the grantee.
 
 The grant is remembered in ctx["shared"] (per process, keyed by the grantee) when a permission
-change names a target user with an export/admin role or mentions export/admin in its detail.
+change names a target user and its detail mentions export/admin (granting_words).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class GrantThenExport(Detector):
         shared = ctx["shared"]
         if ctx["action"] == "permission_change":
             target = ctx["event"].get("target_user") or {}
-            if ctx["outcome"] == "success" and target.get("id") and self._grants(ctx, target):
+            if ctx["outcome"] == "success" and target.get("id") and self._grants(ctx):
                 shared.note_grant(target["id"], ctx["ms"], ctx["user_id"], ctx["event"]["event_id"])
             return []
         if ctx["outcome"] != "success":
@@ -37,9 +37,6 @@ class GrantThenExport(Detector):
         hit["related_event_ids"] = [event_id]
         return [hit]
 
-    def _grants(self, ctx: dict, target: dict) -> bool:
-        roles = set(target.get("roles") or ())
-        if roles & set(self.params["granting_roles"]):
-            return True
+    def _grants(self, ctx: dict) -> bool:
         detail = str(ctx["event"].get("detail") or "").lower()
         return any(w in detail for w in self.params["granting_words"])

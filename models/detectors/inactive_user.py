@@ -1,4 +1,5 @@
-"""Activity of a terminated, suspended or unknown user. Unknown only when a roster is loaded."""
+"""Activity of a terminated or suspended user after the roster end_date (from the day after it;
+no end_date: at once), or of a user not in the roster (only when a roster is loaded)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class InactiveUser(Detector):
             return [self.hit(0.85, summary, [item("roster_status", 0, 1, "rule")],
                              self.params.get("unknown_severity"))]
         status = row["status"]
-        if status == "active":
-            return []
+        if status == "active" or (row["end_ms"] is not None and ctx["ms"] < row["end_ms"]):
+            return []  # still employed until the end of end_date
         summary = f"{ctx['user_id']} is {status} in the roster but performed '{ctx['action']}'"
         return [self.hit(1.0, summary, [item("roster_status", 0, 1, "rule")])]

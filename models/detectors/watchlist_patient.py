@@ -25,8 +25,8 @@ class WatchlistPatient(Detector):
         if row and row.get("employee_user_id") == ctx["user_id"]:
             return []  # self access has its own detector
         dept = ctx["study"].get("department")
-        if dept and dept == ctx["department"] and any(
-                r in self.params["care_roles"] for r in ctx["roles"]):
+        care = self.params["care_roles"]
+        if dept and dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
             return []
         score = 0.8 if category in ("vip", "employee") else 0.7
         summary = (f"{ctx['user_id']} ({', '.join(ctx['roles']) or 'no role'}, "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
@@ -154,7 +154,10 @@ class AlertRecord:
         return cls(fp, labels, annotations, first, updated, updated if resolved else 0, kept)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain dict (labels and annotations copied; the engine's alert dict shared, read-only)."""
+        return {"fingerprint": self.fingerprint, "labels": dict(self.labels),
+                "annotations": dict(self.annotations), "starts_ms": self.starts_ms,
+                "updated_ms": self.updated_ms, "ends_ms": self.ends_ms, "alert": self.alert}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "AlertRecord":

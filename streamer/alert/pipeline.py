@@ -56,6 +56,8 @@ class Pipeline:
         self.muted: dict[str, str] = {}  # fingerprint -> silence id / inhibit rule at last flush
         self._member: dict[str, set[str]] = {}  # fingerprint -> group keys
         self._changed: set[str] = set()
+        self._due_bound = 0  # no group is due before this (lower bound; 0 = scan)
+        self._timeout_bound = 0  # no firing alert times out before this
 
     # -- input ---------------------------------------------------------------------------------
     def push(self, alert: Mapping, now_ms: int) -> list[Notification]:
@@ -68,6 +70,8 @@ class Pipeline:
                 return self.tick(now_ms)  # stale update
             rec.starts_ms = min(rec.starts_ms, held.starts_ms) if not held.ends_ms else rec.starts_ms
         self.alerts[rec.fingerprint] = rec
+        self._timeout_bound = min(self._timeout_bound, rec.updated_ms + self.config.resolve_timeout_ms)
+        self.inhibitor.update(rec)
         self._changed.add(f"alert/{rec.fingerprint}")
         if not rec.ends_ms:
             for route in self.config.route.match(rec.labels):
@@ -83,6 +87,7 @@ class Pipeline:
         if group is None:
             group = self.groups[key] = Group(key, route.id, route.receiver, glabels,
                                              next_flush_ms=now_ms + route.group_wait_ms)
+            self._due_bound = min(self._due_bound, group.next_flush_ms)
         if rec.fingerprint not in group.fingerprints:
             group.fingerprints.append(rec.fingerprint)
             self._member.setdefault(rec.fingerprint, set()).add(key)
@@ -96,20 +101,31 @@ class Pipeline:
     def tick(self, now_ms: int) -> list[Notification]:
         """Resolve timed-out alerts and flush every group that is due; returns notifications."""
         timeout = self.config.resolve_timeout_ms
-        for rec in self.alerts.values():
-            if not rec.ends_ms and timeout and rec.updated_ms + timeout <= now_ms:
-                rec.ends_ms = rec.updated_ms + timeout
-                self._changed.add(f"alert/{rec.fingerprint}")
+        if timeout and now_ms >= self._timeout_bound:
+            bound = None
+            for rec in self.alerts.values():
+                if rec.ends_ms:
+                    continue
+                if rec.updated_ms + timeout <= now_ms:
+                    rec.ends_ms = rec.updated_ms + timeout
+                    self.inhibitor.discard(rec.fingerprint)
+                    self._changed.add(f"alert/{rec.fingerprint}")
+                else:
+                    bound = min(bound or rec.updated_ms + timeout, rec.updated_ms + timeout)
+            self._timeout_bound = bound if bound is not None else now_ms + timeout
+        if now_ms < self._due_bound:
+            return []
         due = sorted((g for g in self.groups.values() if g.next_flush_ms <= now_ms),
                      key=lambda g: (g.next_flush_ms, g.key))
         if not due:
+            self._due_bound = self.next_flush_ms() or now_ms + 1
             return []
-        self.inhibitor.index(self.alerts.values())
         out = []
         for group in due:
             n = self._flush(group, now_ms)
             if n is not None:
                 out.append(n)
+        self._due_bound = self.next_flush_ms() or now_ms + 1
         return out
 
     def _flush(self, group: Group, now_ms: int) -> Notification | None:
@@ -181,6 +197,7 @@ class Pipeline:
         self.alerts.pop(fp, None)
         self._member.pop(fp, None)
         self.muted.pop(fp, None)
+        self.inhibitor.discard(fp)
         self._changed.add(f"alert/{fp}")
 
     # -- state -----------------------------------------------------------------------------------
@@ -216,6 +233,9 @@ class Pipeline:
                 self.nflog[ident] = LogEntry.from_bytes(raw)
             else:
                 raise ValueError(f"unknown alert state key {key!r}")
+        self._due_bound = self._timeout_bound = 0
+        for rec in self.alerts.values():
+            self.inhibitor.update(rec)
         self._member.clear()
         for group in self.groups.values():
             group.fingerprints = [fp for fp in group.fingerprints if fp in self.alerts]

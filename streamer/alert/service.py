@@ -15,8 +15,10 @@ import asyncio
 import logging
 from typing import Mapping, MutableMapping
 
+from streamer.alert.config import load_config
 from streamer.alert.notification import Notification
-from streamer.alert.notify.base import Dispatcher
+from streamer.alert.notify import build_dispatcher
+from streamer.alert.notify.base import DeliveryLog, Dispatcher, RetryQueue
 from streamer.alert.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -53,3 +55,13 @@ class AlertService:
                 self.state.pop(key, None)
             else:
                 self.state[key] = raw
+
+
+def build_service(settings, retry_queue: RetryQueue, state: MutableMapping[str, bytes] | None = None,
+                  delivered: MutableMapping[str, bytes] | None = None, alerting_dir=None) -> AlertService:
+    """The service as the worker runs it: routing data from schemas/alerting (or alerting_dir),
+    receivers and secrets from settings, pipeline state and delivery log in the given tables."""
+    config = load_config(alerting_dir, page_min_severity=settings.page_min_severity,
+                         grafana_url=settings.grafana_url)
+    dispatcher = build_dispatcher(settings, retry_queue, delivered=DeliveryLog(delivered))
+    return AlertService(Pipeline(config), dispatcher, state)

@@ -13,15 +13,15 @@ import re
 from pathlib import Path
 
 from streamer.dashboards.macros import (
-    ALL, FORMATS, MacroError, QueryContext, Variable, expand, leftovers, variable_formats,
-    variable_references,
+    ALL, FORMATS, MacroError, QueryContext, Variable, expand, leftovers, macro_args,
+    variable_formats, variable_references,
 )
 
 PLUGIN_TYPE = "grafana-clickhouse-datasource"
 DATASOURCE_REF = {"type": PLUGIN_TYPE, "uid": "${datasource}"}
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 PLAIN_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
-MACRO_CALL = re.compile(r"\$__(\w+)\(([^()]*)\)")
+MACRO_CALL = re.compile(r"\$__(\w+)(?=\()")
 LINK_UID = re.compile(r"/d/([a-zA-Z0-9_-]+)")
 MODERN_TAG = "[needs modern ClickHouse]"
 QUERY_TYPES = ("table", "logs", "timeseries", "traces")
@@ -66,12 +66,17 @@ def _check_sql(where: str, sql: str, defined: set[str], ctx: QueryContext) -> li
         problems.append(f"{where}: uses undefined variable ${name}")
     for fmt in sorted(variable_formats(sql) - set(FORMATS)):
         problems.append(f"{where}: unknown variable format {fmt!r}")
-    for macro, args in MACRO_CALL.findall(sql):
-        if macro == "conditionalAll":
+    for m in MACRO_CALL.finditer(sql):
+        if m.group(1) == "conditionalAll":
             continue
-        for arg in (a.strip() for a in args.split(",")):
+        try:
+            args, _ = macro_args(sql[m.end():])
+        except MacroError:
+            continue  # reported by the expansion below
+        for arg in args or []:
             if arg and not PLAIN_ARG.match(arg):
-                problems.append(f"{where}: $__{macro} argument {arg!r} is not a plain column name")
+                problems.append(f"{where}: $__{m.group(1)} argument {arg!r} is not a plain column name "
+                                "(the plugin's two macro engines split it differently)")
     try:
         rest = leftovers(expand(sql, ctx))
     except MacroError as exc:

@@ -261,7 +261,7 @@ MACROS = {
 }
 
 
-def _backend_args(text: str) -> tuple[list[str] | None, int]:
+def macro_args(text: str) -> tuple[list[str] | None, int]:
     """(arguments, length of '(...)') at the start of `text`; (None, 0) without brackets."""
     if not text.startswith("("):
         return None, 0
@@ -290,7 +290,7 @@ def expand_macros(sql: str, ctx: QueryContext) -> str:
         pattern = re.compile(r"\$__" + re.escape(name) + r"\b")
         matches = []
         for m in pattern.finditer(sql):
-            args, length = _backend_args(sql[m.end():])
+            args, length = macro_args(sql[m.end():])
             matches.append((sql[m.start():m.end() + length], args))
         for full, args in matches:
             sql = sql.replace(full, MACROS[name](name, args, ctx))

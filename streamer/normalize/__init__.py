@@ -89,6 +89,8 @@ def normalize_bytes(data: bytes, fmt: str = "auto", source: str | None = None) -
                                          "expected DICOM audit XML, syslog, FHIR or canonical JSON", "unknown"))
     except Exception as exc:  # a parser bug must not lose the record: it becomes a reject
         result.rejects.append(Reject("byte 0", f"internal error: {type(exc).__name__}: {exc}", kind))
+    if not result.events and not result.rejects:
+        result.rejects.append(Reject("byte 0", "no audit record found in the input", kind))
     return result
 
 
@@ -129,7 +131,11 @@ def _json(data: bytes, source: str | None, result: Result, where: str | None, on
         records = [(where or "line 1", orjson.loads(body))]
         if isinstance(records[0][1], list):
             records = [(_at(where, f"item {i}"), r) for i, r in enumerate(records[0][1])]
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
+        first = body.split(b"\n", 1)[0].strip(_WS)
+        if b"\n" in body.strip(_WS) and not _is_json(first):  # one pretty-printed document
+            result.rejects.append(Reject(where or "line 1", f"invalid JSON: {exc}", only or "json"))
+            return
         records = []
         for n, line in enumerate(data.split(b"\n"), 1):
             line = line.strip(syslog.BOM + _WS)
@@ -151,6 +157,14 @@ def _json(data: bytes, source: str | None, result: Result, where: str | None, on
             _guard(result, position, "fhir", _fhir, obj, source, result, position)
         else:
             _guard(result, position, "json", lambda o, s: [canonical.parse(o, s)], obj, source)
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _fhir(obj: dict, source: str | None, result: Result, position: str) -> list[dict]:
@@ -179,6 +193,8 @@ def _syslog(data: bytes, source: str | None, result: Result) -> None:
         else:
             inner.rejects.append(Reject(f"byte {offset}", "syslog payload is neither DICOM audit XML nor "
                                         f"JSON (starts with {payload[:24]!r})", "syslog"))
+        if not inner.events and not inner.rejects:
+            inner.rejects.append(Reject(where, "syslog payload holds no audit record", kind))
         for event in inner.events:
             event.setdefault("detail", {})["syslog"] = header
             if not event.get("source") and header.get("host"):

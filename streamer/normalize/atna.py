@@ -53,6 +53,8 @@ def decode_xml(data: bytes) -> str:
     enc = None
     if decl and (m := _ENCODING.search(decl.group(0))):
         enc = m.group(1).decode("ascii").lower()
+        if enc.startswith(("utf-16", "utf-32", "ucs")):  # already re-encoded as UTF-8 from its BOM
+            enc = None
     body = _DECL.sub(b"", data, count=1) if decl else data
     for codec in (enc, "utf-8"):
         if not codec or codec in ("ascii", "us-ascii"):
@@ -245,7 +247,7 @@ def _participant(el: Element) -> dict:
         "id": uid or alt, "alt_id": alt, "name": _attr(el, "UserName"), "requestor": requestor,
         "nap": _attr(el, "NetworkAccessPointID"), "nap_type": _attr(el, "NetworkAccessPointTypeCode"),
         "role_codes": role_codes, "role_texts": role_texts, "roles": roles,
-        "machine": any(c in codes.MACHINE_ROLES for c in role_codes),
+        "machine": any(c in codes.MACHINE_ROLES for c in role_codes) or (alt or "").upper().startswith("AETITLES="),
         "media_code": media_code, "media_text": media_text,
     }
 

@@ -55,11 +55,18 @@ def digest_id(prefix: str, raw: bytes) -> str:
     return f"{prefix}-{hashlib.sha256(raw).hexdigest()[:20]}"
 
 
+_DICOM_DT = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(\.\d{1,6})?([+-]\d{4})?$")
+
+
 def event_time(value: Any) -> str:
-    """Canonical time or ParseError with the offending value."""
+    """Canonical time or ParseError with the offending value. Besides RFC 3339 / ISO 8601, the
+    DICOM DT form some older systems send (`20261130030000.123+0100`) is accepted."""
     s = text(value)
     if not s:
         raise ParseError("event time is missing")
+    if (m := _DICOM_DT.match(s)):
+        y, mo, d, h, mi, sec, frac, tz = m.groups()
+        s = f"{y}-{mo}-{d}T{h}:{mi}:{sec or '00'}{frac or ''}{tz or 'Z'}"
     try:
         return canonical_time(s)
     except (ValueError, OverflowError) as exc:

@@ -73,6 +73,9 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
         broker_max_poll_records=500,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout,
+        broker_session_timeout=settings.kafka_session_timeout,
+        broker_request_timeout=max(90.0, settings.kafka_session_timeout + 5),
         producer_linger=0.02,
         web_enabled=settings.worker_web_port > 0,
         web_port=settings.worker_web_port or 6066,
@@ -179,18 +182,30 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
+    async def _park(kind: str, rows: list[dict]) -> bool:
+        """Put a batch on sink-retry and wait until Kafka has it (not just queued)."""
+        try:
+            fut = await t_sink_retry.send(key=kind.encode(), value=orjson.dumps(
+                {"kind": kind, "rows": rows, "parked_at": time.time()}))
+            await fut
+            METRICS.inc(f"sink.{kind}.parked", len(rows))
+            return True
+        except Exception as exc:
+            log.error("could not park %d %s on sink-retry (%r); retrying the insert", len(rows), kind, exc)
+            return False
+
     async def _sink(kind: str, batch: list[bytes]) -> None:
-        rows, bad = [], 0
+        """Write a batch or park it; returns only when the rows are durable somewhere."""
+        rows = []
         for value in batch:
             try:
                 rows.append(orjson.loads(value))
             except orjson.JSONDecodeError as exc:
-                bad += 1
                 await t_dead.send(value=dead_letter(f"sink: not JSON: {exc}", value, stage=f"sink-{kind}"))
-        if rows and not await _write(kind, rows):
-            METRICS.inc(f"sink.{kind}.parked", len(rows))
-            await t_sink_retry.send(key=kind.encode(), value=orjson.dumps({"kind": kind, "rows": rows,
-                                                                            "parked_at": time.time()}))
+        while rows:
+            if await _write(kind, rows) or await _park(kind, rows):
+                return
+            await asyncio.sleep(1.0)
 
     @app.agent(t_enriched)
     async def sink_events(stream):
@@ -214,11 +229,13 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             wait = parked.get("parked_at", 0) + settings.sink_retry_seconds / 4 - time.time()
             if wait > 0:
                 await asyncio.sleep(min(wait, settings.sink_retry_seconds / 4))
-            if await _write(kind, rows):
-                METRICS.inc(f"sink.{kind}.recovered", len(rows))
-            else:
-                await t_sink_retry.send(key=kind.encode(), value=orjson.dumps(
-                    {"kind": kind, "rows": rows, "parked_at": time.time()}))
+            while True:
+                if await _write(kind, rows):
+                    METRICS.inc(f"sink.{kind}.recovered", len(rows))
+                    break
+                if await _park(kind, rows):
+                    break
+                await asyncio.sleep(1.0)
 
     # ---------------------------------------------------------------- context feeds
     @app.task
@@ -244,6 +261,11 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                                                         msg.value, stage="context"))
         finally:
             await consumer.stop()
+
+    @app.on_before_shutdown.connect
+    async def _close_store(app_, **kwargs):
+        if ctx["store"] is not None:
+            ctx["store"].close()
 
     return app
 

@@ -88,7 +88,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
                 continue
             n = len(meta["partitions"])
             if n != settings.topic_partitions:
-                mismatched.append(f"{meta['topic']} has {n} partitions, settings say {settings.topic_partitions}")
+                mismatched.append(f"{meta.get('name') or meta.get('topic')} has {n} partitions, settings say {settings.topic_partitions}")
         if mismatched:
             raise RuntimeError("topic partition counts do not match STREAMER_TOPIC_PARTITIONS "
                                "(tables need co-partitioned input): " + "; ".join(mismatched))

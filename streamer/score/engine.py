@@ -11,7 +11,8 @@
 State. Everything about a user (windows, baselines, profile, risk, open incidents) is in a
 `UserState` that round-trips through `export_user` / `import_user` bytes: the agent keeps those
 bytes in a Faust table. Cross-user memory is in memory per process and not in the table: peer-group
-aggregates and forests (re-learned after a restart, or carried with `export_peers` /
+aggregates ("role|department", and "role|*" used until the department group has
+`baseline.peer_min_hours` of history) and forests (re-learned after a restart, or carried with `export_peers` /
 `import_peers`; workers may merge theirs with `merge_peers`), the password-spray map and recent
 permission grants (both short-lived). With several workers each sees the users of its partitions.
 
@@ -102,6 +103,7 @@ class Engine:
         self.max_ids = int(inc["max_event_ids"])
         self.hour_alpha, self.day_alpha = float(base["hour_alpha"]), float(base["day_alpha"])
         self.learn_below = float(base["learn_below"])
+        self.peer_min_hours = int(base.get("peer_min_hours", 200))
         self.weights = {n: float(d["risk"]) for n, d in self.rules["detectors"].items()}
         self.weights.update(batch_model=float(self.rules.get("batch_model", {}).get("risk", 20)))
         self.ml_threshold = float(self.rules["detectors"]["online_model"]["params"]["threshold"])
@@ -238,10 +240,16 @@ class Engine:
         else:
             roles = tuple(user.get("roles") or ())
             dept = user.get("department") or "unknown"
-        group = f"{roles[0] if roles else 'unknown'}|{dept}"
-        peer = self.peers.get(group)
-        if peer is None:
-            peer = self.peers[group] = PeerStats()
+        role = roles[0] if roles else "unknown"
+        group = f"{role}|{dept}"
+        gpeer = self.peers.get(group)
+        if gpeer is None:
+            gpeer = self.peers[group] = PeerStats()
+        rpeer = self.peers.get(role + "|*")
+        if rpeer is None:
+            rpeer = self.peers[role + "|*"] = PeerStats()
+        # the department group once it has history, the whole role until then
+        peer = gpeer if gpeer.n_hours >= self.peer_min_hours else rpeer
 
         late = bool(st.first_ms) and ms < st.last_ms
         gap = ms - st.last_ms if st.first_ms and ms > st.last_ms else 0
@@ -250,11 +258,14 @@ class Engine:
         if closed_h is not None and not flags & 1:
             st.fold(False, closed_h, self.hour_alpha)
             st.mark_active(old_hour * HOUR)
-            peer.add_hour(closed_h, (old_hour + 72) % 168)
+            how = (old_hour + 72) % 168
+            gpeer.add_hour(closed_h, how)
+            rpeer.add_hour(closed_h, how)
             self.online.learn(group, closed_h)
         if closed_d is not None and not flags & 2:
             st.fold(True, closed_d, self.day_alpha)
-            peer.add_day(closed_d)
+            gpeer.add_day(closed_d)
+            rpeer.add_day(closed_d)
         if st.hour_id != old_hour:
             st.sig = 0
             st.score = 0.0

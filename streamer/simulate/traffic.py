@@ -57,6 +57,7 @@ class Traffic:
         self.today: dict = {}
         self.recent: dict = {}
         self.oncall: dict = {}
+        self.pools: dict = {}
         for u in h.users:
             if u.on_call:
                 self.oncall.setdefault(u.department, []).append(u)
@@ -117,16 +118,18 @@ class Traffic:
                     p = rng.randrange(len(h.patients))
                 studies.append(h.new_study(rng, dept, p))
             self.today[dept] = studies
+        self.pools = {d: self.today[d] + self.recent.get(d, []) for d in self.today}
 
     def pick_study(self, rng: random.Random, u: User, dept: str | None = None) -> Study:
         """A recent study of the department that this user may open in normal work."""
         dept = dept or u.department
         if dept not in self.today:
             dept = rng.choice(IMAGING)
-        pool = self.today[dept] + self.recent.get(dept, [])
+        pool = self.pools[dept]
+        n, rand, patients = len(pool), rng.random, self.h.patients
         for _ in range(20):
-            s = pool[rng.randrange(len(pool))]
-            _pat, surname, emp, category = self.h.patients[s.patient_index]
+            s = pool[int(rand() * n)]
+            _pat, surname, emp, category = patients[s.patient_index]
             if surname == u.surname or emp == u.id or (category and (u.role == "student" or u.department != dept)):
                 continue
             return s

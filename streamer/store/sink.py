@@ -12,7 +12,8 @@ How the agent must use it so that Kafka offsets are never committed before rows 
 
 `write` returns only when the whole batch is in ClickHouse or has been handed to `on_give_up`
 (which must park it durably, e.g. produce to the sink-retry topic and await the send). It never
-raises: after `retry_seconds` of failures it parks the batch; if parking fails too it logs and
+raises: after `retry_seconds` of failures it parks the batch (at once when the rows themselves are
+malformed: ValueError, TypeError, KeyError); if parking fails too it logs and
 keeps retrying the insert, so nothing is acked unstored. Inserts are idempotent (the store skips
 event ids already present), so a replay after a crash does not double count.
 
@@ -122,7 +123,11 @@ class BatchSink:
         while True:
             try:
                 written = await asyncio.to_thread(self._write, batch)
-            except Exception as exc:  # noqa: BLE001 - every failure is retried, then parked
+            except (ValueError, TypeError, KeyError) as exc:  # malformed rows: retrying can not help
+                if await self._give_up(batch, exc):
+                    return
+                continue
+            except Exception as exc:  # noqa: BLE001 - every other failure is retried, then parked
                 elapsed = self._clock() - started
                 if elapsed + delay > self.retry_seconds:
                     if await self._give_up(batch, exc):

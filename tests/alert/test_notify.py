@@ -11,7 +11,8 @@ import pytest
 from .alerttools import M, T0, Receiver, by_receiver, free_port, make_alert, run
 
 from streamer.alert.notify import (AlertmanagerSender, DeliveryLog, Dispatcher, MemoryRetryQueue,
-                                   PagerDutySender, RetryPolicy, WebhookSender, unpark, verify)
+                                   PagerDutySender, RetryPolicy, WebhookSender, unpark, verify,
+                                   wait_seconds)
 from streamer.alert.notify import pagerduty
 from streamer.alert.pipeline import Pipeline
 
@@ -196,6 +197,7 @@ def test_receiver_down_parks_then_redelivers_exactly_once(pipeline):
     restored, meta = unpark(raw)
     assert restored.notification_id == n.notification_id and meta["attempts"] >= 2
     assert not meta["permanent"] and meta["not_before_ms"] > meta["parked_ms"]
+    assert wait_seconds(raw, meta["parked_ms"]) > 0 and wait_seconds(raw, meta["not_before_ms"]) == 0
     assert results == ["delivered", "duplicate"]
     assert len(rcv.accepted) == 1
 
@@ -224,17 +226,17 @@ def test_permanent_rejection_is_parked_at_once_as_permanent(pipeline):
     async def scenario():
         rcv = await Receiver().start()
         try:
-            queue = MemoryRetryQueue()
+            queue, dead = MemoryRetryQueue(), MemoryRetryQueue()
             sends = {"pagerduty": PagerDutySender(rcv.url("/v2/enqueue"), "")}  # no routing key
-            async with Dispatcher(sends, queue, policy=FAST) as d:
+            async with Dispatcher(sends, queue, policy=FAST, dead_letter=dead) as d:
                 result = await d.deliver(n)
         finally:
             await rcv.stop()
-        return result, queue, rcv
+        return result, queue, dead, rcv
 
-    result, queue, rcv = asyncio.run(scenario())
-    assert result == "parked" and rcv.requests == []
-    assert unpark(queue.items[0])[1]["permanent"] is True
+    result, queue, dead, rcv = asyncio.run(scenario())
+    assert result == "parked" and rcv.requests == [] and queue.items == []
+    assert unpark(dead.items[0])[1]["permanent"] is True
 
 
 def test_incident_storm_with_outage_one_page_none_lost(pipeline):

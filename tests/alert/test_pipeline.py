@@ -219,7 +219,7 @@ def test_any_storm_of_one_incident_pages_once(config, steps, resolve):
         pushes.append((t, make_alert("inc", severity=severity, t=t, first=T0, n=k + 1)))
     if resolve:
         pushes.append((t + S, make_alert("inc", t=t + S, first=T0, status="resolved")))
-    pages = by_receiver(run(Pipeline(config), pushes, until=t + 20 * M, step=10 * S), "pager")
+    pages = by_receiver(run(Pipeline(config), pushes, until=t + 20 * M), "pager")
     firing = [n for _, n in pages if n.status == "firing"]
     resolved = [n for _, n in pages if n.status == "resolved"]
     resolved_within_group_wait = resolve and t + S - pushes[0][0] < 30 * S

@@ -165,3 +165,14 @@ def test_rejects_with_reason(data, reason):
     r = normalize_bytes(data)
     assert r.events == [] and len(r.rejects) == 1
     assert reason in r.rejects[0].reason and r.rejects[0].format == "atna-xml"
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2026-11-30T04:00:00+0100", "2026-11-30T03:00:00.000Z"),
+    ("2026-11-30T03:00:00,5Z", "2026-11-30T03:00:00.500Z"),
+    ("2026-11-30 03:00", "2026-11-30T03:00:00.000Z"),
+    ("20261130040000.25+0100", "2026-11-30T03:00:00.250Z"),
+    ("2026-11-30T03:00:00.123456789Z", "2026-11-30T03:00:00.123Z"),
+])
+def test_time_variants(value, expected):
+    assert normalize_bytes(atna("110103", time=value)).events[0]["event_time"] == expected

@@ -63,3 +63,14 @@ def test_invalid_events_are_rejected_with_reason(change, reason, event_validator
     r = normalize_bytes(orjson.dumps(bad))
     assert r.events == [] and reason in r.rejects[0].reason, r.rejects
     assert not event_validator.is_valid(bad)  # the schema agrees
+
+
+def test_broken_pretty_printed_document_is_one_reject():
+    data = orjson.dumps(CONTRACT, option=orjson.OPT_INDENT_2)[:-30]
+    r = normalize_bytes(data)
+    assert r.events == [] and len(r.rejects) == 1 and r.rejects[0].reason.startswith("invalid JSON")
+
+
+def test_utf16_input():
+    r = normalize_bytes("\n".join([orjson.dumps(CONTRACT).decode()] * 2).encode("utf-16"))
+    assert len(r.events) == 2 and r.rejects == []

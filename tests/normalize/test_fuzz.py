@@ -15,7 +15,7 @@ SEEDS = [p.read_bytes() for p in sorted(FIXTURES.iterdir()) if p.is_file()] + \
     [p.read_bytes() for p in sorted(FHIR_SAMPLES.glob("*.json"))] + \
     [octet(rfc5424(atna("110103")), rfc5424(atna("110114", "E", type_code="110122"))),
      b'{"event_id": "e", "event_time": "2026-11-30T03:00:00Z", "action": "view", "user": {"id": "u"}}']
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def check(data: bytes, fmt: str = "auto") -> None:

@@ -41,3 +41,5 @@ def test_never_raises_and_every_reject_is_a_valid_dead_letter(value):
     for d in dead:
         DEADLETTER.validate(d)
         assert d["reason"] and not d["reason"].startswith("internal error")
+        assert d["format"] in ("atna-xml", "syslog", "fhir", "json", "unknown")
+        assert {"position", "topic", "partition", "offset", "key_b64"} <= set(d)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -195,9 +198,6 @@ def test_ctl_is_idempotent_and_stops(private_server):
 @pytest.mark.clickhouse
 def test_ctl_start_failure_shows_the_log(tmp_path, clickhouse_server):
     """A port already taken (the shared server's) fails the start with the server's own log."""
-    import os
-    import subprocess
-    from pathlib import Path
     ctl = Path(__file__).resolve().parents[2] / "docker" / "clickhouse" / "ctl.sh"
     env = {**os.environ, "CLICKHOUSE_VAR": str(tmp_path), "CLICKHOUSE_TCP_PORT": str(clickhouse_server["port"]),
            "CLICKHOUSE_HTTP_PORT": "18999", "CLICKHOUSE_START_TIMEOUT": "20"}
@@ -205,3 +205,21 @@ def test_ctl_start_failure_shows_the_log(tmp_path, clickhouse_server):
     subprocess.run(["bash", str(ctl), "stop"], env=env, capture_output=True, timeout=60)
     assert result.returncode == 1
     assert "last lines of" in result.stderr and "Address already in use" in result.stderr
+
+
+def test_batch_sink_writes_events_through_the_store(store, make_event):
+    """The sink runs inserts in a worker thread: works on both transports, replays skipped."""
+    store.migrate()
+    sink, parked = _sink(store.insert_events, batch_size=50)
+    events = [make_event(i) for i in range(120)]
+    asyncio.run(sink.write(events))
+    asyncio.run(sink.write(events[:60]))
+    assert not parked and sink.metrics["rows_written"] == 120 and sink.metrics["rows_in"] == 180
+    assert store.query(f"SELECT count() AS n FROM {store.table('events')}") == [{"n": 120}]
+
+
+def test_malformed_rows_are_parked_at_once(store):
+    store.migrate()
+    sink, parked = _sink(store.insert_events)
+    asyncio.run(sink.write([{"event_id": "x", "event_time": "not a time", "user": {"id": "u"}}]))
+    assert len(parked) == 1 and isinstance(parked[0][1], ValueError) and sink.metrics["retries"] == 0

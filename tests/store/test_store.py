@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from streamer.store import migrations as mig
 from streamer.store.ops import apply_retention, erase_patient, patient_ref, plan_retention
 
@@ -140,3 +138,21 @@ def test_retention_drops_partitions_past_the_cutoff(store, make_event):
     apply_retention(store, plan)
     assert [r["event_id"] for r in store.query(f"SELECT event_id FROM {store.table('events')}")] == ["ev-2"]
     assert _count(store, "user_hourly", "hour < '2019-01-01 00:00:00'") == 0
+
+
+def test_open_store_follows_settings(tmp_path, make_event):
+    from streamer.settings import Settings
+    from streamer.store import open_store
+    from streamer.store.chdb_store import ChdbStore
+    settings = Settings(clickhouse_transport="chdb", clickhouse_chdb_path=str(tmp_path / "db"),
+                        clickhouse_database="s_test", pseudonymise=True, pseudonym_key="k-new,k-old")
+    store = open_store(settings)
+    try:
+        assert isinstance(store, ChdbStore) and store.ping()
+        store.migrate()
+        store.insert_events([make_event(1)])
+        stored = store.query("SELECT patient_id FROM s_test.events")[0]["patient_id"]
+        assert stored == store.pseudonymiser.pseudonym("MRN1") and stored.startswith("p1:")
+        assert store.pseudonymiser.keys == [b"k-new", b"k-old"]
+    finally:
+        store.close()

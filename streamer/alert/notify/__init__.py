@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from streamer.alert.notify.alertmanager import AlertmanagerSender
 from streamer.alert.notify.base import (DeliveryError, DeliveryLog, Dispatcher, MemoryRetryQueue,
-                                        Request, RetryPolicy, RetryQueue, park_record, unpark)
+                                        Request, RetryPolicy, RetryQueue, park_record, unpark,
+                                        wait_seconds)
 from streamer.alert.notify.pagerduty import PagerDutySender
 from streamer.alert.notify.webhook import WebhookSender, verify
 
@@ -36,5 +37,5 @@ def build_dispatcher(settings, retry_queue: RetryQueue, **kwargs) -> Dispatcher:
 
 __all__ = ["AlertmanagerSender", "DeliveryError", "DeliveryLog", "Dispatcher", "LogSender",
            "MemoryRetryQueue", "PagerDutySender", "RetryPolicy", "RetryQueue", "WebhookSender",
-           "build_dispatcher", "park_record", "unpark", "verify"]
+           "build_dispatcher", "park_record", "unpark", "verify", "wait_seconds"]
 

@@ -125,6 +125,11 @@ def unpark(raw: bytes) -> tuple[Notification, dict]:
     return Notification(**rec.pop("notification")), rec
 
 
+def wait_seconds(raw: bytes, now_ms: int) -> float:
+    """How long a retry consumer should wait before redelivering this parked record."""
+    return max(0.0, (orjson.loads(raw)["not_before_ms"] - now_ms) / 1000)
+
+
 async def post(session: aiohttp.ClientSession, req: Request, timeout_s: float) -> None:
     """POST and classify the outcome; raises DeliveryError."""
     try:
@@ -146,17 +151,19 @@ class Dispatcher:
     """Sends notifications through the sender of their receiver type.
 
     `deliver` returns "delivered", "duplicate" (already delivered by this dispatcher) or
-    "parked" (handed to the retry queue after the retry budget, or at once when the receiver
-    rejects the request as invalid, marked permanent for the dead-letter review).
+    "parked" (handed to the retry queue after the retry budget; a request the receiver rejects
+    as invalid is parked at once, marked permanent, on `dead_letter` when given).
     """
 
     def __init__(self, senders: Mapping[str, Sender], retry_queue: RetryQueue, *,
                  policy: RetryPolicy = RetryPolicy(), delivered: DeliveryLog | None = None,
+                 dead_letter: RetryQueue | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
         self.senders = dict(senders)
         self.retry_queue = retry_queue
+        self.dead_letter = dead_letter
         self.policy = policy
         self.delivered = delivered if delivered is not None else DeliveryLog()
         self.sleep, self.clock, self.wall_ms = sleep, clock, wall_ms
@@ -211,14 +218,16 @@ class Dispatcher:
         now = self.wall_ms()
         log.warning("notify %s to %s parked after %d attempt(s)%s: %s", n.notification_id, n.receiver,
                     attempts, " (permanent)" if permanent else "", error)
-        await self.retry_queue.put(park_record(
+        queue = self.dead_letter if permanent and self.dead_letter is not None else self.retry_queue
+        await queue.put(park_record(
             n, attempts=attempts, error=error, permanent=permanent, now_ms=now,
             not_before_ms=now + int(self.policy.max_backoff_s * 1000)))
         self.counts["parked"] += 1
         return "parked"
 
     async def redeliver(self, parked: bytes) -> str:
-        """Try a notification from the retry queue again (the caller waits until not_before_ms)."""
+        """Try a notification from the retry queue again (the caller waits until not_before_ms;
+        see `wait_seconds`). Parked again if the receiver is still down."""
         n, meta = unpark(parked)
         return await self.deliver(n, attempts_before=int(meta.get("attempts", 0)))
 
@@ -226,5 +235,5 @@ class Dispatcher:
 def _log_only(n: Notification) -> None:
     """Receivers without a URL (demo, development) write one line per notification."""
     first = n.alerts[0]["annotations"] if n.alerts else {}
-    log.warning("[%s] %s %s: %s %s", n.receiver, n.status.upper(), n.group_labels,
+    log.log(logging.DEBUG if n.is_repeat else logging.WARNING, "[%s] %s %s: %s %s", n.receiver, n.status.upper(), n.group_labels,
                 first.get("summary", ""), first.get("dashboard", ""))

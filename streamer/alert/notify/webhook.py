@@ -31,11 +31,17 @@ def payload(n: Notification) -> dict:
         "labels": a["labels"], "annotations": a["annotations"], "startsAt": format_ms(a["starts_ms"]),
         "endsAt": format_ms(a["ends_ms"]) if a["ends_ms"] else "0001-01-01T00:00:00Z",
         "generatorURL": a["annotations"].get("dashboard", ""), "alert": a["alert"]} for a in n.alerts]
-    common = lambda key: dict(set.intersection(*(set(a[key].items()) for a in n.alerts))) if n.alerts else {}
     return {"version": "4", "notificationId": n.notification_id, "groupKey": n.group_key,
             "status": n.status, "receiver": n.receiver, "groupLabels": n.group_labels,
-            "commonLabels": common("labels"), "commonAnnotations": common("annotations"),
+            "commonLabels": _common(n.alerts, "labels"), "commonAnnotations": _common(n.alerts, "annotations"),
             "isRepeat": n.is_repeat, "truncatedAlerts": 0, "alerts": alerts}
+
+
+def _common(alerts: list[dict], key: str) -> dict:
+    """The name/value pairs every alert shares."""
+    if not alerts:
+        return {}
+    return dict(sorted(set.intersection(*(set(a[key].items()) for a in alerts))))
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

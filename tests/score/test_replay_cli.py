@@ -1,0 +1,53 @@
+"""`streamer replay` end to end through the real CLI entry point."""
+
+from __future__ import annotations
+
+import orjson
+
+from models.sample_traffic import START, event, user
+from streamer.cli import main
+
+ADMIN = user("adm1", "system_administrator", "it")
+
+
+def _write(path, events, extra=b""):
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events) + extra)
+
+
+def test_replay_orders_by_event_time_and_keeps_final_alert(tmp_path):
+    events = [event(f"c{i}", START + i * 60_000, ADMIN, "config_change") for i in range(4)]
+    src = tmp_path / "events.jsonl"
+    _write(src, list(reversed(events)))
+    out, enr = tmp_path / "alerts.jsonl", tmp_path / "enriched.jsonl"
+    rc = main(["replay", "--events", str(src), "--alerts-out", str(out), "--enriched-out", str(enr)])
+    assert rc == 0
+    alerts = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    assert len(alerts) == 1 and alerts[0]["event_ids"] == ["c0", "c1", "c2", "c3"]
+    enriched = [orjson.loads(x) for x in enr.read_bytes().splitlines()]
+    assert [e["event_id"] for e in enriched] == ["c0", "c1", "c2", "c3"]
+    assert all("enrichment" in e for e in enriched)
+
+
+def test_replay_reports_bad_lines_and_exits_2(tmp_path, capsys):
+    src = tmp_path / "events.jsonl"
+    _write(src, [event("ok", START, ADMIN, "login")],
+           b'{"broken\n{"event_id":"n","event_time":"2026-11-30T03:00:00.000Z","action":"view"}\n')
+    rc = main(["replay", "--events", str(src), "--alerts-out", str(tmp_path / "a.jsonl")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{src}:2:" in err and f"{src}:3:" in err and "user.id" in err
+
+
+def test_replay_with_roster_and_watchlist(tmp_path):
+    roster, wl = tmp_path / "roster.csv", tmp_path / "wl.csv"
+    roster.write_text("user_id,name,roles,department,status,end_date\n"
+                      "adm1,Ad Min,system_administrator,it,suspended,\n")
+    wl.write_text("patient_id,category,employee_user_id\nVIP,vip,\n")
+    src = tmp_path / "events.jsonl"
+    _write(src, [event("a", START, ADMIN, "login"),
+                 event("b", START + 1000, user("r9", "radiologist", "body"), "view", patient="VIP")])
+    out = tmp_path / "alerts.jsonl"
+    rc = main(["replay", "--events", str(src), "--roster", str(roster), "--watchlist", str(wl),
+               "--alerts-out", str(out)])
+    assert rc == 0
+    got = sorted((a["user_id"], a["detector"]) for a in map(orjson.loads, out.read_bytes().splitlines()))
+    assert got == [("adm1", "inactive_user"), ("r9", "inactive_user"), ("r9", "watchlist_patient")]
