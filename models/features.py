@@ -69,7 +69,7 @@ FEATURE_NAMES = (
 )
 """Ordered feature vector of every event: models, enrichment and ClickHouse use this order."""
 
-_HEADER = struct.Struct("<B3q2qqqqqqIIHHBBBffIqq")
+_HEADER = struct.Struct("<B3q2qqqqqqqIIHHBBBffIqq")
 _VERSION = 1
 
 
@@ -99,7 +99,7 @@ class UserState:
     """Everything the engine keeps about one user. Plain lists and ints for a fast hot path."""
 
     __slots__ = ("heads", "rings", "tot", "hour_id", "hour_acc", "day_id", "day_acc", "life",
-                 "first_ms", "last_ms", "prev_ms", "sk_base", "psk", "ssk", "pbits", "dests",
+                 "first_ms", "last_ms", "prev_ms", "ok_ms", "sk_base", "psk", "ssk", "pbits", "dests",
                  "hosts", "depts", "profile", "weeks", "week_id", "hstat", "dstat", "n_hours",
                  "n_days", "risk", "risk_ms", "flags", "score", "sig", "break_glass_ms",
                  "incidents")
@@ -115,7 +115,8 @@ class UserState:
         self.life = [0] * NC + [0, 0]  # counters, events, late events
         self.first_ms = 0
         self.last_ms = 0
-        self.prev_ms = 0  # last event time before the current one (dormancy)
+        self.prev_ms = 0  # last event time before the current one
+        self.ok_ms = 0    # last successful activity (dormancy: failed logins do not count)
         self.sk_base = -1
         self.psk = array("H", bytes(2 * SKETCH))
         self.ssk = array("H", bytes(2 * SKETCH))
@@ -346,7 +347,7 @@ class UserState:
         life = self.life
         head = _HEADER.pack(
             _VERSION, *self.heads, self.hour_id, self.day_id, self.first_ms, self.last_ms,
-            self.prev_ms, self.sk_base, self.week_id, self.n_hours, self.n_days, self.weeks, self.flags,
+            self.prev_ms, self.ok_ms, self.sk_base, self.week_id, self.n_hours, self.n_days, self.weeks, self.flags,
             len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
             self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms)
         counters = array("I", [v for ring in self.rings for v in ring])
@@ -371,7 +372,7 @@ class UserState:
         fields = _HEADER.unpack_from(raw, 0)
         if fields[0] != _VERSION:
             raise ValueError(f"unsupported user state version {fields[0]}")
-        (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.sk_base,
+        (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.ok_ms, s.sk_base,
          s.week_id, s.n_hours, s.n_days, s.weeks, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
          s.risk_ms, s.break_glass_ms) = fields
         s.heads = [h0, h1, h2]
@@ -500,7 +501,7 @@ class PeerStats:
             row = h[d * 24:(d + 1) * 24]
             total += sum(row)
             at += max(row[hr - 1], row[hr], row[(hr + 1) % 24])
-        value = at * 24.0 / total if total else -1.0
+        value = at * 24.0 / total if total >= 24 * len(days) else -1.0  # thin history: unknown
         self._cache[how] = (n, value)
         return value
 

@@ -1,6 +1,6 @@
-"""Access to a VIP, restricted or employee patient (watchlist or study sensitivity).
-
-Care relation: a clinical role from the patient's study department is not flagged.
+"""Access to a VIP, restricted or employee patient (watchlist or study sensitivity) from outside
+the study's department. Care relation: the same department (roles in care_roles, "*" = any).
+Without a study department (worklist queries) there is nothing to judge and no alert.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ class WatchlistPatient(Detector):
         if row and row.get("employee_user_id") == ctx["user_id"]:
             return []  # self access has its own detector
         dept = ctx["study"].get("department")
+        if not dept:
+            return []
         care = self.params["care_roles"]
-        if dept and dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
+        if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
             return []
         score = 0.8 if category in ("vip", "employee") else 0.7
         summary = (f"{ctx['user_id']} ({', '.join(ctx['roles']) or 'no role'}, "
                    f"{ctx['department']}) opened the record of {category} patient "
-                   f"{ctx['patient_id']} without a care relation")
+                   f"{ctx['patient_id']} of {dept}, outside their department")
         return [self.hit(score, summary, [item(f"watchlist:{category}", 1, 0, "rule")])]

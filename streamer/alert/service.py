@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Mapping, MutableMapping
+from typing import Iterator, Mapping, MutableMapping
 
 from streamer.alert.config import load_config
 from streamer.alert.notification import Notification
@@ -22,6 +22,30 @@ from streamer.alert.notify.base import DeliveryLog, Dispatcher, RetryQueue
 from streamer.alert.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
+
+
+class PrefixedState(MutableMapping[str, bytes]):
+    """A view of a shared table holding only keys that start with `prefix` (e.g. "p3/" for the
+    state of partition 3), so one table can hold one pipeline per partition."""
+
+    def __init__(self, table: MutableMapping, prefix: str):
+        self.table, self.prefix = table, prefix
+
+    def __getitem__(self, key: str) -> bytes:
+        return self.table[self.prefix + key]
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.table[self.prefix + key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[self.prefix + key]
+
+    def __iter__(self) -> Iterator[str]:
+        n = len(self.prefix)
+        return (k[n:] for k in list(self.table.keys()) if isinstance(k, str) and k.startswith(self.prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class AlertService:

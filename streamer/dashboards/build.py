@@ -58,6 +58,8 @@ def panel(kind: str, title: str, sql: str, w: int = 12, h: int = 8, description:
                   "stacking": {"mode": "normal" if stacked else "none", "group": "A"}}
     if kind == "barchart" and stacked:
         options = {**(options or {}), "stacking": "normal"}
+    if kind in ("piechart", "bargauge"):  # one slice / bar per row, not one per column
+        options = {"reduceOptions": {"values": True, "calcs": [], "fields": ""}, **(options or {})}
     overrides = list(overrides or [])
     for column, url in (links or {}).items():
         overrides.append({"matcher": {"id": "byName", "options": column},

@@ -103,7 +103,7 @@ FROM events
 WHERE $__timeFilter(event_time) AND action = 'login_failed'{EVENT_FILTERS}
 GROUP BY time, department
 ORDER BY time""", bars=True, stacked=True),
-        panel("table", "Open alerts", f"""
+        panel("table", "Open alerts, newest first", f"""
 SELECT first_event_time, severity, detector, user_id, summary,
   if(triage_status = '', 'open', triage_status) AS triage, owner, alert_id
 FROM alerts_latest
@@ -199,7 +199,7 @@ def alert_triage() -> dict:
 {TRIAGE_JOIN}
 WHERE $__timeFilter(first_event_time) AND triage_status IN {OPEN_STATES}{ALERT_FILTERS}"""
     reviewed = f"""FROM alerts_latest
-ANY INNER JOIN
+ALL INNER JOIN
 (
   SELECT alert_id, status AS triage_status
   FROM alert_status_current
@@ -320,7 +320,7 @@ FROM (
   FROM alert_status_current
   WHERE $__timeFilter(updated_at) AND status IN ('resolved_true_positive', 'resolved_false_positive')
 ) AS resolved
-ANY INNER JOIN
+ALL INNER JOIN
 (
   SELECT alert_id, detector FROM alerts_latest WHERE 1 = 1{filters(detector='detector')}
 ) AS detectors USING alert_id
@@ -426,7 +426,7 @@ SELECT user_id, any(name) AS full_name, any(status) AS roster_status, any(end_da
   count() AS accesses, uniqExact(patient_id) AS patients, min(event_time) AS first_access,
   max(event_time) AS last_access
 FROM events
-ANY INNER JOIN
+ALL INNER JOIN
 {ROSTER_LATEST} USING user_id
 WHERE $__timeFilter(event_time) AND status IN ('terminated', 'suspended')
   AND toDate(event_time) > ifNull(end_date, toDate('1970-01-01')){EVENT_FILTERS}

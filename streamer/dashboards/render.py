@@ -55,7 +55,7 @@ def _text(v) -> str:
     if isinstance(v, list):
         v = ", ".join(map(str, v))
     s = "" if v is None else str(v)
-    return s if len(s) <= 28 else s[:27] + "…"
+    return s if len(s) <= 28 else s[:25] + "..."
 
 
 def draw_timeseries(ax, panel, rows, result=None):
@@ -87,7 +87,8 @@ def draw_timeseries(ax, panel, rows, result=None):
     else:
         for i, (key, points) in enumerate(shown):
             xs = sorted(points)
-            ax.plot(xs, [points[x] for x in xs], lw=1.2, label=key, color=_color(key, i, colors))
+            ax.plot(xs, [points[x] for x in xs], lw=1.2, label=key, color=_color(key, i, colors),
+                    marker="o" if len(xs) < 60 else None, ms=2.5)
     if result and result.end_ms > result.start_ms:
         ax.set_xlim(datetime.fromtimestamp(result.start_ms / 1000, timezone.utc),
                     datetime.fromtimestamp(result.end_ms / 1000, timezone.utc))
@@ -194,7 +195,7 @@ def render_dashboard(dashboard: dict, results: list[PanelResult], out: Path, sub
         g = r.panel["gridPos"]
         left, width = (g["x"] + 0.35) / 24, (g["w"] - 0.6) / 24
         top = (header + g["y"] + 0.9) / height
-        bottom = (header + g["y"] + g["h"] - 0.35) / height
+        bottom = (header + g["y"] + g["h"] - (0.9 if r.panel["type"] in ("timeseries", "barchart") else 0.35)) / height
         ax = fig.add_axes([left, 1 - bottom, width, bottom - top])
         fig.text(left, 1 - (header + g["y"] + 0.45) / height, r.panel["title"], fontsize=9, va="center")
         if r.error or not r.rows:

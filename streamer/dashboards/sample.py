@@ -16,9 +16,6 @@ from streamer.timeutil import format_ms, parse_time
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
-FEATURES = ("events_1h", "patients_1h", "exports_1h", "off_hours", "remote", "failed_logins_1h")
-DETECTORS = ("bulk_export", "off_hours_access", "terminated_access", "failed_login_burst",
-             "privilege_change", "peer_outlier")
 DEPARTMENTS = ("neuroradiology", "body", "cardiology", "emergency")
 
 

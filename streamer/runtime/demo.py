@@ -116,6 +116,9 @@ async def _run(workdir: Path, bootstrap: str, traffic, duration: float, stats: d
         while stats["scored"] < stats["produced"] and time.monotonic() < deadline \
                 and stats["worker"].poll() is None:
             await asyncio.sleep(0.5)
+        while not await asyncio.to_thread(_sink_caught_up, bootstrap) and time.monotonic() < deadline \
+                and stats["worker"].poll() is None:
+            await asyncio.sleep(1.0)
         quiet, n = 0, len(seen)
         while quiet < 3 and stats["worker"].poll() is None:
             await asyncio.sleep(1)
@@ -128,6 +131,24 @@ async def _run(workdir: Path, bootstrap: str, traffic, duration: float, stats: d
             await consumer.stop()
         except Exception:
             pass
+
+
+def _sink_caught_up(bootstrap: str) -> bool:
+    """True when the worker's group has committed every offset of the enriched topic (stored)."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        committed = admin.list_consumer_group_offsets("pacs-streamer-demo")
+        admin.close()
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+        tps = [TopicPartition("pacs.audit.enriched", p) for p in range(2)]
+        ends = consumer.end_offsets(tps)
+        consumer.close()
+        return all(committed.get(tp) is not None and committed[tp].offset >= ends[tp] for tp in tps)
+    except Exception:
+        return False
 
 
 def _summary(workdir: Path, stats: dict, labels: list) -> None:

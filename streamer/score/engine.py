@@ -6,7 +6,7 @@
     ...     "action": "config_change", "outcome": "success", "user": {"id": "ops1",
     ...     "roles": ["system_administrator"], "department": "it", "mfa": True}})
     >>> [a["detector"] for a in alerts], enriched["enrichment"]["severity"]
-    (['config_change'], 'none')
+    (['config_change'], 'low')
 
 State. Everything about a user (windows, baselines, profile, risk, open incidents) is in a
 `UserState` that round-trips through `export_user` / `import_user` bytes: the agent keeps those
@@ -95,6 +95,7 @@ class Engine:
         self.roster_loaded = False
         self.watchlist: dict[str, dict] = {}
         self.open_users: set[str] = set()
+        self.epoch_ms = 0  # earliest event time this process has seen
         r, inc, base = self.rules["risk"], self.rules["incidents"], self.rules["baseline"]
         self.half_ms = float(r["half_life_hours"]) * HOUR
         self.repeat = float(r["repeat_factor"])
@@ -252,7 +253,14 @@ class Engine:
         peer = gpeer if gpeer.n_hours >= self.peer_min_hours else rpeer
 
         late = bool(st.first_ms) and ms < st.last_ms
-        gap = ms - st.last_ms if st.first_ms and ms > st.last_ms else 0
+        ok_event = outcome == "success" and action != "login_failed"
+        if ms < self.epoch_ms or not self.epoch_ms:
+            self.epoch_ms = ms
+        gap = ms - st.ok_ms if ok_event and st.ok_ms and ms > st.ok_ms else 0
+        if ok_event and not st.ok_ms and row is not None:
+            gap = ms - self.epoch_ms  # rostered, silent since monitoring began
+        if ok_event and ms > st.ok_ms:
+            st.ok_ms = ms
         old_hour, old_day = st.hour_id, st.day_id
         closed_h, closed_d, flags = st.advance(ms)
         if closed_h is not None and not flags & 1:

@@ -141,3 +141,21 @@ def test_storm_from_the_alerts_topic_on_the_real_broker(config, kafka_bootstrap)
 
     rcv, queue, replayed, _ = asyncio.run(scenario())
     _check_pages(rcv, replayed)
+
+
+def test_prefixed_state_keeps_partitions_apart(config):
+    from streamer.alert.service import PrefixedState
+
+    table: dict[str, bytes] = {}
+    p0, p1 = Pipeline(config), Pipeline(config)
+    p0.push(make_alert("a", user="u0"), T0)
+    p1.push(make_alert("b", user="u1"), T0)
+    for p, view in ((p0, PrefixedState(table, "p0/")), (p1, PrefixedState(table, "p1/"))):
+        for k, v in p.drain_changes().items():
+            view[k] = v
+    assert all(k.startswith(("p0/", "p1/")) for k in table)
+    again = Pipeline(config)
+    again.import_state(PrefixedState(table, "p1/").items())
+    assert [r.labels["user_id"] for r in again.alerts.values()] == ["u1"]
+    del PrefixedState(table, "p1/")[next(iter(PrefixedState(table, "p1/")))]
+    assert len(PrefixedState(table, "p1/")) == len([k for k in table if k.startswith("p1/")])

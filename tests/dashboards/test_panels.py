@@ -43,8 +43,8 @@ def test_every_panel_returns_rows_on_chdb(chdb_store, time_range, dashboard):
 
 
 @pytest.mark.parametrize("dashboard", DASHBOARDS, ids=_ids(DASHBOARDS))
-def test_filters_narrow_the_results(chdb_store, time_range, dashboard):
-    """Picking one severity / department changes what filtered panels return, never breaks them."""
+def test_panels_run_with_filters_set(chdb_store, time_range, dashboard):
+    """One severity and two departments picked instead of All: every query still runs."""
     names = {v["name"] for v in dashboard["templating"]["list"]}
     chosen = dict(CHOSEN.get(dashboard["uid"], {}))
     if "severity" in names:
@@ -53,6 +53,21 @@ def test_filters_narrow_the_results(chdb_store, time_range, dashboard):
         chosen["department"] = ["neuroradiology", "it"]
     for r in run_dashboard(dashboard, chdb_store, *time_range, chosen):
         assert not r.error, (r.panel["title"], r.error, r.sql)
+
+
+def _stat(dashboard, store, time_range, title, chosen=None):
+    (result,) = [r for r in run_dashboard(dashboard, store, *time_range, chosen) if r.panel["title"] == title]
+    return next(iter(result.rows[0].values()))
+
+
+def test_filters_narrow_the_results(chdb_store, time_range):
+    soc = next(d for d in DASHBOARDS if d["uid"] == "pacs-soc-overview")
+    everything = _stat(soc, chdb_store, time_range, "Alerts")
+    critical = _stat(soc, chdb_store, time_range, "Alerts", {"severity": ["critical"]})
+    one_user = _stat(soc, chdb_store, time_range, "Alerts", {"user": ["mbrown"]})
+    assert 0 < critical < everything and 0 < one_user < everything
+    assert _stat(soc, chdb_store, time_range, "Alerts", {"user": ["nobody"]}) == 0
+    assert _stat(soc, chdb_store, time_range, "Active users", {"department": ["it"]}) == 2
 
 
 @pytest.mark.clickhouse

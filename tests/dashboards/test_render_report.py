@@ -45,7 +45,7 @@ def _fixed(store):
     yield store
 
 
-def test_access_review_csv_and_html(chdb_store, time_range, tmp_path, monkeypatch):
+def test_access_review_csv_and_html(chdb_store, sample, time_range, tmp_path, monkeypatch):
     monkeypatch.setattr(commands, "configured_store", lambda: _fixed(chdb_store))
     start, end = (commands.format_ms(t) for t in time_range)
     out = tmp_path / "review.csv"
@@ -57,7 +57,12 @@ def test_access_review_csv_and_html(chdb_store, time_range, tmp_path, monkeypatc
     inactive = {r["user_id"] for r in by_section["Inactive accounts"]}
     assert inactive >= {"idle1", "idle2"} and "ssusp" not in inactive  # suspended is not active
     assert [r["user_id"] for r in by_section["Terminated or suspended but active"]] == ["tgone"]
-    assert "roster_status=terminated" in by_section["Terminated or suspended but active"][0]["details"]
+    (end_row,) = [r for r in sample.roster_rows() if r["user_id"] == "tgone" and r["end_date"]]
+    after = [e for e in sample.events if e["user"]["id"] == "tgone"
+             and time_range[0] <= commands.parse_time(e["event_time"]) <= time_range[1]
+             and e["event_time"][:10] > end_row["end_date"].isoformat()]
+    details = by_section["Terminated or suspended but active"][0]["details"]
+    assert "roster_status=terminated" in details and f"accesses={len(after)};" in details and after
     elevated = {r["user_id"] for r in by_section["Elevated privileges and their use"]}
     assert {"admin1", "admin2", "u04"} <= elevated
     html_out = tmp_path / "review.html"

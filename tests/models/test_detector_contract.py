@@ -80,13 +80,17 @@ def s_password_spray(engine):
 
 def s_grant_then_export(engine):
     grant = event("a0", T0 + 9 * HOUR, ADMIN, "permission_change",
-                  target_user={"id": "u001", "roles": ["radiologist", "system_administrator"]})
+                  target_user={"id": "u001", "roles": ["radiologist"]},
+                  detail={"granted": ["export", "admin"]})
     export = event("a1", T0 + 10 * HOUR, RAD2, "export", patient="P1", study=_study(1, "body"),
                    destination=INTERNAL)
     return [grant, export]
 
 
 def s_config_change(engine):
+    ticketed = event("ok", T0 + 9 * HOUR, ADMIN, "config_change",
+                     detail={"setting": "retention", "ticket": "CHG-1"})
+    assert not engine.process(ticketed)[1]  # an approved change is not an alert
     return [event("a0", T0 + 10 * HOUR, ADMIN, "config_change", detail={"setting": "retention"})]
 
 

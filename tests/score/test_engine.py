@@ -19,7 +19,7 @@ ENRICH_KEYS = {"peer_group", "features", "anomaly_score", "model_version", "dete
 
 
 def _config(i, ms, who=ADMIN):
-    return event(f"c{i}", ms, who, "config_change", detail={"setting": f"s{i}"})
+    return event(f"c{i}", ms, who, "config_change", detail={"setting": f"s{i}"})  # no ticket
 
 
 def test_incident_grows_under_one_id_then_resolves():

@@ -44,7 +44,8 @@ def test_replay_with_roster_and_watchlist(tmp_path):
     wl.write_text("patient_id,category,employee_user_id\nVIP,vip,\n")
     src = tmp_path / "events.jsonl"
     _write(src, [event("a", START, ADMIN, "login"),
-                 event("b", START + 1000, user("r9", "radiologist", "body"), "view", patient="VIP")])
+                 event("b", START + 1000, user("r9", "radiologist", "body"), "view", patient="VIP",
+                       study={"uid": "1.2", "department": "cardiology"})])
     out = tmp_path / "alerts.jsonl"
     rc = main(["replay", "--events", str(src), "--roster", str(roster), "--watchlist", str(wl),
                "--alerts-out", str(out)])

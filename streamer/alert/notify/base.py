@@ -187,6 +187,7 @@ class Dispatcher:
         return self._session
 
     async def deliver(self, n: Notification, *, attempts_before: int = 0) -> str:
+        """Send one notification (retrying for the policy's budget); see the class docstring."""
         key = f"{n.receiver}/{n.notification_id}"
         if key in self.delivered:
             self.counts["duplicate"] += 1
@@ -200,7 +201,10 @@ class Dispatcher:
             self.counts["attempts"] += 1
             try:
                 req = sender.request(n, self.wall_ms())
-                await post(self._http(), req, self.policy.timeout_s) if req.url else _log_only(n)
+                if req.url:
+                    await post(self._http(), req, self.policy.timeout_s)
+                else:
+                    _log_only(n)
             except DeliveryError as exc:
                 delay = max(self.policy.backoff(attempt), exc.retry_after_s)
                 elapsed = self.clock() - started
