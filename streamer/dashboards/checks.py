@@ -127,6 +127,9 @@ def check_dashboard(dashboard: dict, known_uids: set[str] | None = None) -> list
     ids = [p.get("id") for p in panels(dashboard)]
     for pid in {i for i in ids if ids.count(i) > 1}:
         problems.append(f"panel id {pid!r} is used twice")
+    titles = [p.get("title") for p in panels(dashboard) if p.get("type") != "row"]
+    for title in {t for t in titles if titles.count(t) > 1}:
+        problems.append(f"panel title {title!r} is used twice (links and reports address panels by title)")
     for p in panels(dashboard):
         where = f"panel {p.get('id')} {p.get('title')!r}"
         if not isinstance(p.get("id"), int):

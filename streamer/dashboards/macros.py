@@ -1,8 +1,9 @@
 """Expand a panel's SQL the way Grafana and the ClickHouse plugin do before ClickHouse sees it.
 
-Target: grafana-clickhouse-datasource v4.x on Grafana >= 10 (engine of v4.0-v4.18: the plugin
-SDK's `sqlutil.Interpolate`). Panels keep macro arguments to plain column names, so v4.19+
-(macropro) expands them identically. Order, as in the browser and the plugin backend:
+Target: grafana-clickhouse-datasource v4.x on Grafana >= 10 (the engine of v4.0-v4.18, the plugin
+SDK's `sqlutil.Interpolate`, in its bracket-balancing form). Older SDKs split arguments on every
+comma and v4.19+ (macropro) parses them itself; panels keep macro arguments to plain column names
+so every engine expands them identically. Order, as in the browser and the plugin backend:
 
 1. `$__conditionalAll(cond, $var)` -> `cond`, or `1=1` when the variable is empty or All
    (plugin frontend, `CHDatasource.applyConditionalAll`, innermost-last).

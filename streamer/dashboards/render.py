@@ -55,6 +55,8 @@ def _text(v) -> str:
     if isinstance(v, list):
         v = ", ".join(map(str, v))
     s = "" if v is None else str(v)
+    if not s.strip():
+        return "-"  # an empty line would shift the rows below it in a multi-line column
     return s if len(s) <= 28 else s[:25] + "..."
 
 
@@ -155,19 +157,24 @@ def draw_table(ax, panel, rows):
         ax.set_xticks(range(len(numbers)), numbers, fontsize=6)
         return
     columns = list(rows[0])[:9]
-    shown = rows[: max(3, int(panel["gridPos"]["h"] * 2.1 - 2))]
-    cells = [[_text(r[c]) for c in columns] for r in shown]
+    cells = [[_text(r[c]) for c in columns] for r in rows[:60]]
     widths = [max(len(c), *(len(row[i]) for row in cells)) + 2 for i, c in enumerate(columns)]
-    x = 0.0
-    for i, column in enumerate(columns):  # one text block per column: fast, aligned line by line
-        ax.text(x, 1, column, fontsize=6.5, weight="bold", va="top", family="monospace",
-                transform=ax.transAxes, clip_on=True)
-        ax.text(x, 0.93, "\n".join(row[i] for row in cells), fontsize=6.5, va="top", family="monospace",
-                linespacing=1.25, transform=ax.transAxes, clip_on=True)
-        x += widths[i] / sum(widths)
-    ax.axhline(0.95, color="#ccc", lw=0.6)
-    if len(rows) > len(shown):
-        ax.text(1, 0, f"{len(shown)} of {len(rows)} rows", ha="right", va="bottom", fontsize=6,
+    box = ax.get_position()
+    size = max(4.0, min(7.0, box.width * ax.figure.get_figwidth() * 72 / (0.6 * sum(widths))))
+    step = size * 1.45 / 72 / (box.height * ax.figure.get_figheight())  # one line, in axes units
+    cells = cells[:max(1, int((1 - 2.3 * step) / step))]
+
+    def line(values):
+        return "".join(v.ljust(w) for v, w in zip(values, widths))
+
+    ax.text(0, 1, line(columns), fontsize=size, weight="bold", va="top", family="monospace",
+            transform=ax.transAxes)
+    ax.axhline(1 - 1.15 * step, color="#ccc", lw=0.6)
+    for k, row in enumerate(cells):  # one text per row keeps the columns aligned
+        ax.text(0, 1 - (k + 1.3) * step, line(row), fontsize=size, va="top", family="monospace",
+                transform=ax.transAxes)
+    if len(rows) > len(cells):
+        ax.text(1, 0, f"{len(cells)} of {len(rows)} rows", ha="right", va="bottom", fontsize=6,
                 color="#777", transform=ax.transAxes)
 
 

@@ -91,9 +91,14 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
     t_raw, t_events, t_enriched, t_alerts = (topic(n) for n in ("raw", "events", "enriched", "alerts"))
     t_dead, t_sink_retry = topic("deadletter", False), topic("sink-retry", False)
+    t_ticks, t_notify_retry = topic("alert-ticks"), topic("notify-retry")
 
     user_state = app.Table("user-state", default=None, partitions=P,
                            key_type=bytes, value_type=bytes)  # bytes -> "raw" codec
+
+    # alert pipeline state and delivery log, one pipeline per partition (keys "p<partition>/...")
+    alert_state = app.Table("alert-state", default=None, partitions=P, key_type=str, value_type=bytes)
+    delivered = app.Table("notify-delivered", default=None, partitions=P, key_type=str, value_type=bytes)
 
     ctx: dict = {"engine": engine, "store": store, "pipeline": pipeline}
     app.pacs = ctx  # type: ignore[attr-defined]  (tests and the demo look inside)
@@ -116,7 +121,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             for e in events:
                 await t_events.send(key=e["user"]["id"].encode(), value=orjson.dumps(e))
             for d in dead or ():
-                await t_dead.send(value=orjson.dumps(d))
+                await t_dead.send(key=ev.key, value=orjson.dumps(d))
             METRICS.inc("normalize.in")
             METRICS.inc("normalize.events", len(events))
             METRICS.inc("normalize.rejected", len(dead or ()))
@@ -133,7 +138,13 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     @app.agent(t_events)
     async def score(stream):
         eng = ctx["engine"]
+        last_flush, max_event_ms = time.monotonic(), 0
         async for ev in stream.events():
+            if time.monotonic() - last_flush > 5.0 and max_event_ms:
+                # incidents idle past their gap resolve (event time is the clock)
+                last_flush = time.monotonic()
+                for a in eng.flush(max_event_ms):
+                    await t_alerts.send(key=str(a.get("user_id", "")).encode(), value=orjson.dumps(a))
             key = ev.key or b""
             try:
                 event = orjson.loads(ev.value)
@@ -146,6 +157,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                     loaded.add(key)
                 enriched, alerts = eng.process(event)
                 user_state[key] = eng.export_user(uid)
+                max_event_ms = max(max_event_ms, _event_ms(enriched))
             except Exception as exc:
                 log.exception("scoring failed for an event of %r", key)
                 METRICS.inc("score.failed")
@@ -237,6 +249,81 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                     break
                 await asyncio.sleep(1.0)
 
+    # ---------------------------------------------------------------- notify
+    services: dict = {}
+
+    class _TopicQueue:
+        """Retry queue / dead letter of the dispatcher on a Kafka topic (waits for the broker's ack)."""
+
+        def __init__(self, t, partition: int | None):
+            self.t, self.partition = t, partition
+
+        async def put(self, parked: bytes) -> None:
+            fut = await self.t.send(value=parked, partition=self.partition)
+            await fut
+
+    def service_for(partition: int):
+        svc = services.get(partition)
+        if svc is None:
+            from streamer.alert.service import PrefixedState, build_service
+
+            svc = build_service(settings, _TopicQueue(t_notify_retry, partition),
+                                state=PrefixedState(alert_state, f"p{partition}/"),
+                                delivered=PrefixedState(delivered, f"p{partition}/"))
+            svc.dispatcher.dead_letter = _TopicQueue(t_dead, None)
+            services[partition] = svc
+        return svc
+
+    @app.on_partitions_revoked.connect
+    async def _drop_services(app_, revoked, **kwargs):
+        for svc in services.values():
+            await svc.dispatcher.close()
+        services.clear()  # rebuilt from the recovered tables on the next event
+
+    @app.agent(app.topic(settings.topic("alerts"), settings.topic("alert-ticks"), key_type=bytes,
+                         value_type=bytes, key_serializer="raw", value_serializer="raw"))
+    async def notify(stream):
+        """Alerts and clock ticks of one partition drive that partition's pipeline; table writes
+        happen here, inside stream iteration, never in a timer (faust-streaming #497)."""
+        async for ev in stream.events():
+            msg = ev.message
+            now_ms = int(time.time() * 1000)
+            try:
+                svc = service_for(msg.partition)
+                if msg.topic.endswith("alert-ticks"):
+                    outcomes = await svc.on_tick(now_ms)
+                else:
+                    outcomes = await svc.on_alert(orjson.loads(ev.value), now_ms)
+                for _, outcome in outcomes:
+                    METRICS.inc(f"notify.{outcome}")
+            except Exception as exc:
+                log.exception("alert pipeline failed at %s/%s/%s", msg.topic, msg.partition, msg.offset)
+                METRICS.inc("notify.failed")
+                await t_dead.send(key=ev.key, value=dead_letter(f"alert pipeline: {exc!r}", ev.value,
+                                                                stage="notify", message=msg))
+
+    @app.timer(1.0)
+    async def tick():
+        now = orjson.dumps({"tick_ms": int(time.time() * 1000)})
+        for p in range(P):
+            await t_ticks.send(value=now, partition=p)
+
+    @app.agent(t_notify_retry)
+    async def notify_retry(stream):
+        from streamer.alert.notify import wait_seconds
+
+        async for ev in stream.events():
+            try:
+                wait = wait_seconds(ev.value, int(time.time() * 1000))
+                if wait > 0:
+                    await asyncio.sleep(min(wait, 30.0))
+                outcome = await service_for(ev.message.partition).dispatcher.redeliver(ev.value)
+                METRICS.inc(f"notify.retry.{outcome}")
+            except Exception as exc:
+                log.exception("notification retry failed")
+                await t_dead.send(value=dead_letter(f"notify-retry: {exc!r}", ev.value, stage="notify-retry",
+                                                    message=ev.message))
+
     # ---------------------------------------------------------------- context feeds
     @app.task
     async def context_feeds():
@@ -268,6 +355,15 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             ctx["store"].close()
 
     return app
+
+
+def _event_ms(event: dict) -> int:
+    from streamer.timeutil import parse_time
+
+    try:
+        return parse_time(event["event_time"])
+    except (KeyError, ValueError):
+        return 0
 
 
 def build_stages(settings: Settings, ctx: dict) -> None:

@@ -34,8 +34,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("watchlist", keyed=False, compacted=True, doc="VIP / employee / restricted patients, key = patient id"),
     TopicSpec("control", keyed=False, doc="model promotions and reload commands"),
     TopicSpec("sink-retry", keyed=False, doc="batches a ClickHouse sink could not write yet"),
-    TopicSpec("notify-retry", keyed=False, doc="notifications a receiver did not accept yet"),
-    TopicSpec("notify-log", keyed=False, compacted=True, doc="notification log (dedup across restarts)"),
+    TopicSpec("notify-retry", keyed=True, doc="notifications a receiver did not accept yet"),
+    TopicSpec("alert-ticks", keyed=True, retention_ms=3_600_000,
+              doc="clock ticks to every partition, so alert groups flush inside stream iteration"),
 )
 
 

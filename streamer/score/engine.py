@@ -77,16 +77,21 @@ class Shared:
 class Engine:
     def __init__(self, rules: dict | None = None, *, roster: str | None = None,
                  watchlist: str | None = None, model=None,
-                 clock: Callable[[], int] | None = None) -> None:
+                 clock: Callable[[], int] | None = None, shadow=None, watcher=None) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.detectors = build(self.rules)
         self.perms = self.rules["permissions"]
         self.clock = clock
         self.model = model
-        if model is not None:
-            missing = [f for f in model.feature_names if f not in FEATURE_NAMES]
-            if missing:
-                raise ValueError(f"model {model.version} needs unknown features {missing}")
+        self.shadow = shadow  # candidate model: scored and recorded, never alerts
+        self.watcher = watcher  # models.registry.ModelWatcher: hot reload of promoted models
+        for m in (model, shadow):
+            if m is not None:
+                missing = [f for f in m.feature_names if f not in FEATURE_NAMES]
+                if missing:
+                    raise ValueError(f"model {m.version} needs unknown features {missing}")
+        if watcher is not None:
+            self.maybe_reload(float("inf"))
         self.online = OnlineModel(self.rules["online_model"])
         self.users: dict[str, UserState] = {}
         self.peers: dict[str, PeerStats] = {}
@@ -173,16 +178,38 @@ class Engine:
     def process(self, event: dict) -> tuple[dict, list[dict]]:
         """Score one canonical event: (enriched event, new or updated alerts).
         Raises ValueError when the event lacks event_time or user.id."""
+        if self.watcher is not None:
+            self.maybe_reload()
         enriched, alerts, _ = self._process(event)
         return enriched, alerts
 
+    def maybe_reload(self, now: float | None = None) -> bool:
+        """Swap in the model (and shadow) the watcher reports as newly promoted; True if swapped.
+        Cheap between the watcher's checks, so it runs on every call of the processing path."""
+        if self.watcher is None:
+            return False
+        change = self.watcher.poll(now)
+        if change is None:
+            return False
+        self.model, self.shadow = change
+        return True
+
     def process_many(self, events: Iterable[dict]) -> list[tuple[dict, list[dict]]]:
-        """Process events in order; a registry model (if any) scores the batch in one call."""
+        """Process events in order; a registry model (if any) scores the batch in one call, and a
+        shadow model too (its score is recorded in the enrichment, it never alerts)."""
+        if self.watcher is not None:
+            self.maybe_reload()
         done = [self._process(e) for e in events]
+        if self.shadow is not None and done:
+            scores = _score_batch(self.shadow, done)
+            threshold = self.shadow.threshold
+            for (enriched, _, _), score in zip(done, scores):
+                enr = enriched["enrichment"]
+                enr["shadow_score"] = float(score)
+                enr["shadow_model_version"] = f"{ENGINE_VERSION}+{self.shadow.version}"
+                enr["shadow_alert"] = score >= threshold
         if self.model is not None and done:
-            names = self.model.feature_names
-            rows = [[row[2][n] for n in names] for row in done]
-            scores = self.model.score_batch(rows)
+            scores = _score_batch(self.model, done)
             threshold = self.model.threshold
             for (enriched, alerts, _), score in zip(done, scores):
                 enr = enriched["enrichment"]
@@ -459,6 +486,14 @@ class Engine:
             if not st.incidents:
                 self.open_users.discard(uid)
         return out
+
+
+def _score_batch(model, done: list) -> list[float]:
+    names = model.feature_names
+    rows = [[row[2][n] for n in names] for row in done]
+    if getattr(model, "uses_groups", False):
+        return model.score_batch(rows, [row[0]["enrichment"]["peer_group"] for row in done])
+    return model.score_batch(rows)
 
 
 def alert_id(user_id: str, detector: str, start_ms: int) -> str:

@@ -46,6 +46,7 @@ def _broken(mutate):
     (lambda d: d.update(uid="bad uid!"), "uid"),
     (lambda d: d.update(schemaVersion=27), "schemaVersion"),
     (lambda d: d["panels"][1].update(id=1), "used twice"),
+    (lambda d: d["panels"][1].update(title=d["panels"][0]["title"]), "title"),
     (lambda d: d["panels"][0]["gridPos"].update(x=20, w=6), "24 columns"),
     (lambda d: d["panels"][0]["targets"][0].update(datasource={"type": "mysql", "uid": "x"}), "datasource"),
     (lambda d: d["panels"][0]["targets"][0].update(format=7), "format"),
