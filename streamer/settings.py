@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     webhook_url: str = Field("", description="Generic webhook receiving alerts as JSON.")
     webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key signing webhook bodies (secret).")
     grafana_url: str = Field("http://127.0.0.1:3000", description="Grafana base URL used in alert links.")
+    alerting_dir: str = Field("", description="Folder of routes.yaml, silences.yaml, inhibit.yaml; empty: schemas/alerting.")
     page_min_severity: Literal["low", "medium", "high", "critical"] = Field(
         "high", description="Lowest severity that pages (PagerDuty, Alertmanager).")
 

@@ -9,7 +9,7 @@
 #   SECURE_KAFKA_CONTROLLER    19193  KRaft controller
 # `certs` makes (once) a test CA and the server, client and ClickHouse certificates with openssl in
 # var/secure/certs (CA valid 30 days; remade when expired). `start` creates the SCRAM user `streamer`
-# with a random password kept in var/secure/secrets/kafka_sasl_password (a pydantic-settings secrets
+# with a random password kept in var/secure/secrets/streamer_kafka_sasl_password (a pydantic-settings secrets
 # dir: point STREAMER_SECRETS_DIR at it). `env` prints the STREAMER_* variables of a worker on SASL_SSL.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -85,13 +85,13 @@ certs() {
 
 password() {
   mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
-  [[ -s "$SECRETS/kafka_sasl_password" ]] || { openssl rand -hex 24 | tr -d '\n' > "$SECRETS/kafka_sasl_password"; }
-  chmod 600 "$SECRETS/kafka_sasl_password"
+  [[ -s "$SECRETS/streamer_kafka_sasl_password" ]] || { openssl rand -hex 24 | tr -d '\n' > "$SECRETS/streamer_kafka_sasl_password"; }
+  chmod 600 "$SECRETS/streamer_kafka_sasl_password"
 }
 
 # Upsert the SCRAM-SHA-512 credential of the service user over the loopback PLAINTEXT listener.
 scram_user() {
-  "$PY" - "127.0.0.1:$PORT" "$SCRAM_USER" "$SECRETS/kafka_sasl_password" <<'PYEOF'
+  "$PY" - "127.0.0.1:$PORT" "$SCRAM_USER" "$SECRETS/streamer_kafka_sasl_password" <<'PYEOF'
 import sys, time
 from kafka.admin import KafkaAdminClient, ScramMechanism, UserScramCredentialUpsertion
 bootstrap, user, pw_file = sys.argv[1:]

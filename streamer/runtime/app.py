@@ -269,7 +269,8 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
             svc = build_service(settings, _TopicQueue(t_notify_retry, partition),
                                 state=PrefixedState(alert_state, f"p{partition}/"),
-                                delivered=PrefixedState(delivered, f"p{partition}/"))
+                                delivered=PrefixedState(delivered, f"p{partition}/"),
+                                alerting_dir=settings.alerting_dir or None)
             svc.dispatcher.dead_letter = _TopicQueue(t_dead, None)
             services[partition] = svc
         return svc
