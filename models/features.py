@@ -19,11 +19,18 @@ for that ring: it is counted in the lifetime counters only, never an error.
 
 Baselines. When a calendar hour (day) closes, its totals are folded into exponentially weighted
 mean/variance of log1p(count) (the user's own baseline and the peer group's), unless the hour was
-flagged anomalous: anomalies never train the baseline. The hour-of-week profile counts active hours
-(quarter units, weekly decay), so "usually works Mondays 22:00" is a probability.
+flagged anomalous: anomalies never train the baseline.
+
+Working hours. When a calendar day closes, its active hours (a 24-bit mask) train the user's
+hour-of-day profile: per hour, the number of active days on which the user worked then (halved
+when 64 days are reached, so it follows shift changes). A day on which odd_hours fired does not
+train it. The user's shift class (day, evening, night) is the circular mean of that profile; the peer
+group keeps the same profile per shift class (and over all members), so "a day-shift technologist
+at 03:00" is judged against day-shift technologists of the department, not the night shift.
 
 Serialised form (`to_bytes`): a fixed struct header, raw arrays (C speed both ways), a JSON tail for
-open incidents, zlib-compressed; typically 0.7-1.2 KB for a busy user (see benchmarks/bench_detect.py).
+open incidents, LZ4-compressed (a few microseconds each way); typically 1.0-1.5 KB for a busy user
+(see benchmarks/bench_detect.py).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import struct
 import zlib
 from array import array
 
+import lz4.block
 import orjson
 
 # --- layout ---------------------------------------------------------------------------------
@@ -50,7 +58,8 @@ WINDOW_MIN = (60, 1440, 10080)                   # window span in minutes, per r
 SKETCH = 128                                     # slots of each distinct-count table
 SET_CAP = 16                                     # entries of each first-seen set
 PATIENT_BITS = 1024                              # bits of the "patients ever seen" filter
-PROFILE_DECAY = 243                              # weekly decay of the hour-of-week profile (/256)
+PROFILE_DAYS = 64                                # hour-of-day profile halves when it reaches this
+SHIFT_CLASSES = ("day", "evening", "night")      # index 3 of peer profiles: all members
 
 VIEW_ACTIONS = frozenset(("view",))
 EXPORT_ACTIONS = frozenset(("export", "share", "print"))
@@ -69,8 +78,10 @@ FEATURE_NAMES = (
 )
 """Ordered feature vector of every event: models, enrichment and ClickHouse use this order."""
 
-_HEADER = struct.Struct("<B3q2qqqqqqqIIHHBBBffIqq")
-_VERSION = 1
+_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqq")
+_VERSION = 2
+_COS = [math.cos(2 * math.pi * h / 24) for h in range(24)]
+_SIN = [math.sin(2 * math.pi * h / 24) for h in range(24)]
 
 
 def h32(text: str) -> int:
@@ -100,7 +111,7 @@ class UserState:
 
     __slots__ = ("heads", "rings", "tot", "hour_id", "hour_acc", "day_id", "day_acc", "life",
                  "first_ms", "last_ms", "prev_ms", "ok_ms", "sk_base", "psk", "ssk", "pbits", "dests",
-                 "hosts", "depts", "profile", "weeks", "week_id", "hstat", "dstat", "n_hours",
+                 "hosts", "depts", "dprof", "ddays", "hmask", "shift", "hstat", "dstat", "n_hours",
                  "n_days", "risk", "risk_ms", "flags", "score", "sig", "break_glass_ms",
                  "incidents")
 
@@ -124,16 +135,17 @@ class UserState:
         self.dests: list[int] = []
         self.hosts: list[int] = []
         self.depts: list[int] = []
-        self.profile = bytearray(168)
-        self.weeks = 0
-        self.week_id = -1
+        self.dprof = bytearray(24)  # active days per hour of day
+        self.ddays = 0              # active days behind dprof
+        self.hmask = 0              # active hours of the current day (bit per hour)
+        self.shift = -1             # shift class of dprof (profile_class), -1 while unknown
         self.hstat = [0.0] * (2 * NC)  # mean, var of log1p(hourly count) per counter
         self.dstat = [0.0] * (2 * NC)  # same, daily
         self.n_hours = 0
         self.n_days = 0
         self.risk = 0.0
         self.risk_ms = 0
-        self.flags = 0  # 1: current hour anomalous, 2: current day anomalous
+        self.flags = 0  # 1: current hour anomalous, 2: current day anomalous, 4: odd hours today
         self.score = 0.0
         self.sig = 0
         self.break_glass_ms = 0
@@ -176,27 +188,46 @@ class UserState:
         if did != self.day_id:
             if self.day_id >= 0:
                 closed_d = self.day_acc
+                if not flags & 4 and self.hmask:
+                    self.learn_hours(self.hmask)
             self.day_acc = [0] * NC
             self.day_id = did
-            self.flags &= ~2
+            self.hmask = 0
+            self.flags &= ~6
         return closed_h, closed_d, flags
 
-    def mark_active(self, ms: int) -> None:
-        """Count the (closed, normal) hour containing `ms` in the hour-of-week profile."""
-        wk = (ms // HOUR + 72) // 168
-        if wk != self.week_id:
-            steps = min(wk - self.week_id, 30) if self.week_id >= 0 else 0
-            if steps > 0:
-                p = self.profile
-                for _ in range(steps):
-                    for i in range(168):
-                        if p[i]:
-                            p[i] = (p[i] * PROFILE_DECAY) >> 8
-                    self.weeks = (self.weeks * PROFILE_DECAY) >> 8
-            self.weeks = min(self.weeks + 4, 255)
-            self.week_id = wk
-        how = (ms // HOUR + 72) % 168
-        self.profile[how] = min(self.profile[how] + 4, 255)
+    def note_active(self, ms: int) -> None:
+        """Mark the hour of `ms` active in the current day's mask."""
+        if ms // DAY == self.day_id:
+            self.hmask |= 1 << (ms // HOUR % 24)
+
+    def learn_hours(self, mask: int) -> None:
+        """Train the hour-of-day profile (and the shift class) on one normal day's active hours."""
+        p = self.dprof
+        if self.ddays >= PROFILE_DAYS:
+            for h in range(24):
+                p[h] >>= 1
+            self.ddays >>= 1
+        self.ddays += 1
+        h = 0
+        while mask:
+            if mask & 1:
+                p[h] += 1
+            mask >>= 1
+            h += 1
+        self.shift = profile_class(p)
+
+    def own_share(self, hour: int, min_days: int) -> float:
+        """Share of the user's active days on which they worked at this hour of day (or the
+        neighbouring hours), 0..1; -1 with fewer than `min_days` active days of history."""
+        if self.ddays < min_days:
+            return -1.0
+        p = self.dprof
+        return max(p[hour - 1], p[hour], p[(hour + 1) % 24]) / self.ddays
+
+    def shift_class(self, min_days: int) -> int:
+        """0 day, 1 evening, 2 night (centre of the hour-of-day profile), -1 without history."""
+        return self.shift if self.ddays >= min_days else -1
 
     def add(self, ms: int, c: int, v: int) -> None:
         """Add `v` to counter `c` at event time `ms` in every ring that still covers it."""
@@ -309,16 +340,6 @@ class UserState:
         out["failed_logins_7d"] = float(c[7])
         return out
 
-    def hour_activity(self, ms: int) -> float:
-        """Share of observed weeks in which the user was active at this hour of week (or the
-        neighbouring hours), 0..1; -1 when there is less than a week of history."""
-        if self.weeks < 8:
-            return -1.0
-        how = (ms // HOUR + 72) % 168
-        p = self.profile
-        best = max(p[how - 1], p[how], p[(how + 1) % 168])
-        return min(best / self.weeks, 1.0)
-
     def baseline(self, daily: bool, c: int, k: float = 3.0) -> tuple[float, float, int]:
         """(typical, upper = mean + k sd) of the user's own count per active hour (day), in
         natural units, and the number of hours (days) behind it."""
@@ -347,50 +368,44 @@ class UserState:
         life = self.life
         head = _HEADER.pack(
             _VERSION, *self.heads, self.hour_id, self.day_id, self.first_ms, self.last_ms,
-            self.prev_ms, self.ok_ms, self.sk_base, self.week_id, self.n_hours, self.n_days, self.weeks, self.flags,
-            len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
+            self.prev_ms, self.ok_ms, self.sk_base, self.hmask, self.n_hours, self.n_days, self.ddays,
+            self.shift, self.flags, len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
             self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms)
-        counters = array("I", [v for ring in self.rings for v in ring])
-        counters.extend(self.hour_acc)
-        counters.extend(self.day_acc)
-        parts = [
+        r0, r1, r2 = self.rings
+        t0, t1, t2 = self.tot
+        raw = b"".join((
             head,
-            counters.tobytes(),
+            array("I", r0 + r1 + r2 + t0 + t1 + t2 + self.hour_acc + self.day_acc).tobytes(),
             array("Q", life).tobytes(),
-            self.psk.tobytes(), self.ssk.tobytes(), bytes(self.pbits), bytes(self.profile),
+            self.psk.tobytes(), self.ssk.tobytes(), self.pbits, self.dprof,
             array("I", self.dests + self.hosts + self.depts).tobytes(),
             array("f", self.hstat + self.dstat).tobytes(),
             orjson.dumps(self.incidents) if self.incidents else b"",
-        ]
-        raw = b"".join(parts)
-        return zlib.compress(raw, 1)
+        ))
+        return lz4.block.compress(raw)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "UserState":
-        raw = zlib.decompress(data)
-        s = cls()
-        fields = _HEADER.unpack_from(raw, 0)
-        if fields[0] != _VERSION:
-            raise ValueError(f"unsupported user state version {fields[0]}")
+        try:
+            raw = lz4.block.decompress(data)
+        except lz4.block.LZ4BlockError as exc:
+            raise ValueError(f"unreadable user state: {exc}") from None
+        if not raw or raw[0] != _VERSION:
+            raise ValueError(f"unsupported user state version {raw[:1].hex() or 'empty'}")
+        s = cls.__new__(cls)
         (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.ok_ms, s.sk_base,
-         s.week_id, s.n_hours, s.n_days, s.weeks, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
-         s.risk_ms, s.break_glass_ms) = fields
+         s.hmask, s.n_hours, s.n_days, s.ddays, s.shift, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
+         s.risk_ms, s.break_glass_ms) = _HEADER.unpack_from(raw, 0)
         s.heads = [h0, h1, h2]
         pos = _HEADER.size
-        n_counters = (sum(n for _, n in RINGS) + 2) * NC
-        values = array("I", raw[pos:pos + 4 * n_counters]).tolist()
-        pos += 4 * n_counters
+        values = array("I", raw[pos:pos + 4 * _N_COUNTERS]).tolist()
+        pos += 4 * _N_COUNTERS
         s.life = array("Q", raw[pos:pos + 8 * (NC + 2)]).tolist()
         pos += 8 * (NC + 2)
-        i = 0
-        for r, (_, n) in enumerate(RINGS):
-            s.rings[r] = values[i:i + n * NC]
-            i += n * NC
-            tot = s.tot[r]
-            ring = s.rings[r]
-            for k in range(n):
-                for c in range(NC):
-                    tot[c] += ring[k * NC + c]
+        a, b, c = _CUTS
+        s.rings = [values[:a], values[a:b], values[b:c]]
+        s.tot = [values[c:c + NC], values[c + NC:c + 2 * NC], values[c + 2 * NC:c + 3 * NC]]
+        i = c + 3 * NC
         s.hour_acc = values[i:i + NC]
         s.day_acc = values[i + NC:i + 2 * NC]
         s.psk = array("H", raw[pos:pos + 2 * SKETCH])
@@ -399,8 +414,8 @@ class UserState:
         pos += 2 * SKETCH
         s.pbits = bytearray(raw[pos:pos + PATIENT_BITS // 8])
         pos += PATIENT_BITS // 8
-        s.profile = bytearray(raw[pos:pos + 168])
-        pos += 168
+        s.dprof = bytearray(raw[pos:pos + 24])
+        pos += 24
         nsets = 4 * (nd + nh + ndep)
         ids = array("I", raw[pos:pos + nsets]).tolist()
         pos += nsets
@@ -408,9 +423,21 @@ class UserState:
         stats = array("f", raw[pos:pos + 16 * NC]).tolist()
         pos += 16 * NC
         s.hstat, s.dstat = stats[:2 * NC], stats[2 * NC:]
-        if pos < len(raw):
-            s.incidents = orjson.loads(raw[pos:])
+        s.incidents = orjson.loads(raw[pos:]) if pos < len(raw) else {}
         return s
+
+
+_CUTS = (12 * NC, 36 * NC, 43 * NC)  # ends of the 1 h, 24 h and 7 d rings in the counter block
+_N_COUNTERS = _CUTS[2] + 5 * NC      # rings, their totals, hour and day accumulators
+
+
+def profile_class(p) -> int:
+    """Shift class of an hour-of-day profile by its circular mean: 0 day (centre 05-16 h),
+    1 evening (16-22 h), 2 night."""
+    x = sum(p[h] * _COS[h] for h in range(24))
+    y = sum(p[h] * _SIN[h] for h in range(24))
+    centre = (math.atan2(y, x) * 12 / math.pi) % 24
+    return 0 if 5 <= centre < 16 else 1 if centre < 22 else 2
 
 
 def _natural(m: float, var: float, k: float) -> tuple[float, float]:
@@ -423,11 +450,13 @@ class PeerStats:
 
     Per counter: number of closed user-hours (user-days), sum and sum of squares of log1p(count),
     so mean and variance combine exactly by addition. `hours[how]` counts active user-hours per
-    hour of week: the group's shift pattern.
+    hour of week: the group's shift pattern. `dhours[k][h]` counts the members' active days that
+    included hour h, `ddays[k]` their active days, per shift class k (SHIFT_CLASSES; k = 3: all
+    members, whatever their class).
     """
 
-    __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "_cache")
-    _STATE = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours")
+    __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays")
+    _STATE = __slots__
 
     def __init__(self) -> None:
         self.n_hours = 0
@@ -437,7 +466,8 @@ class PeerStats:
         self.dsum = [0.0] * NC
         self.dsq = [0.0] * NC
         self.hours = [0] * 168
-        self._cache: dict[int, tuple[int, float]] = {}
+        self.dhours = [[0] * 24 for _ in range(4)]
+        self.ddays = [0] * 4
 
     def add_hour(self, counts: list[int], how: int) -> None:
         self.n_hours += 1
@@ -466,7 +496,30 @@ class PeerStats:
             self.dsq[c] += other.dsq[c]
         for i in range(168):
             self.hours[i] += other.hours[i]
+        for k in range(4):
+            self.ddays[k] += other.ddays[k]
+            for h in range(24):
+                self.dhours[k][h] += other.dhours[k][h]
         return self
+
+    def add_day_hours(self, cls: int, mask: int) -> None:
+        """One member-day's active hours (bit mask) of a member of shift class `cls` (-1 unknown)."""
+        for k in ((cls, 3) if cls >= 0 else (3,)):
+            self.ddays[k] += 1
+            row = self.dhours[k]
+            for h in range(24):
+                if mask >> h & 1:
+                    row[h] += 1
+
+    def share(self, cls: int, hour: int, min_days: int) -> float:
+        """Member-days of shift class `cls` (3: all) active at this hour of day, plus those at the
+        neighbouring hours, per member-day (an upper bound of "active within +-1 h", so on-call
+        work spread over the night adds up); -1 with fewer than `min_days` member-days."""
+        n = self.ddays[cls]
+        if n < min_days:
+            return -1.0
+        row = self.dhours[cls]
+        return min((row[hour - 1] + row[hour] + row[(hour + 1) % 24]) / n, 1.0)
 
     def moments(self, daily: bool, c: int) -> tuple[float, float, int]:
         """(mean, variance, n) of log1p(count) for counter c."""
@@ -482,29 +535,6 @@ class PeerStats:
         m, var, n = self.moments(daily, c)
         return _natural(m, var, k) + (n,)
 
-    def hour_activity(self, ms: int) -> float:
-        """Activity of the group at this hour of day (+-1 h), over days of the same kind
-        (weekdays or weekend), relative to its average hour of such days: 1 = average, 0 = the
-        group never works then. -1 with too little history (or none for this kind of day). Cached until the group has learned 5% more hours."""
-        n = self.n_hours
-        if n < 50:
-            return -1.0
-        how = (ms // HOUR + 72) % 168
-        hit = self._cache.get(how)
-        if hit is not None and hit[0] * 1.05 >= n:
-            return hit[1]
-        h = self.hours
-        day, hr = divmod(how, 24)
-        days = range(5) if day < 5 else range(5, 7)
-        total = at = 0
-        for d in days:
-            row = h[d * 24:(d + 1) * 24]
-            total += sum(row)
-            at += max(row[hr - 1], row[hr], row[(hr + 1) % 24])
-        value = at * 24.0 / total if total >= 24 * len(days) else -1.0  # thin history: unknown
-        self._cache[how] = (n, value)
-        return value
-
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self._STATE}
 
@@ -512,5 +542,6 @@ class PeerStats:
     def from_dict(cls, d: dict) -> "PeerStats":
         p = cls()
         for k in cls._STATE:
-            setattr(p, k, d[k])
+            if k in d:  # older snapshots lack the newer aggregates: they start empty
+                setattr(p, k, d[k])
         return p

@@ -1,4 +1,6 @@
-"""Dormant account reactivated: first event after a long silence."""
+"""Dormant account reactivated: the first successful activity after `days` of silence, measured
+from the user's own last successful activity (failed logins do not count). A user this engine has
+never seen is not judged: new hires and people back from leave would all look dormant."""
 
 from __future__ import annotations
 

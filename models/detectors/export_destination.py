@@ -1,4 +1,14 @@
-"""First-time export to an external destination or to a risky destination type."""
+"""Export to an external or risky destination that neither the user nor their department uses.
+
+A destination is the department's when `dept_users` other members of the department (or
+`hospital_users` other users anywhere) have sent to it before: the first time a radiologist uses
+the partner hospital's DICOM node the whole department sends to is not an alert. A risky type
+(`risky_types`: e-mail, cloud, web) needs `risky_users` other users of the department, so one
+colleague's leak does not make the channel usual. Until a department
+has made `learn_exports` exports, its destination list is still being learned and only the risky
+types alert. Memory is in
+ctx["shared"] (per process, see streamer/score/engine.py Shared).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +22,29 @@ class ExportDestination(Detector):
 
     def evaluate(self, ctx: dict) -> list[dict]:
         dest = ctx["destination"]
-        if not dest or not ctx["new_destination"]:
+        if not dest or not dest.get("id") or ctx["outcome"] != "success":
             return []
+        p = self.params
         external = dest.get("external") is True
         kind = dest.get("type", "other")
-        if not external and kind not in self.params["risky_types"]:
+        risky = kind in p["risky_types"]
+        dept_users, all_users, dept_exports = ctx["shared"].note_destination(
+            ctx["department"], str(dest["id"]), ctx["user_id"])
+        if not ctx["new_destination"] or not (external or risky):
             return []
-        score = 0.9 if external and kind in self.params["risky_types"] else 0.75
-        severity = "high" if external and kind in self.params["risky_types"] else None
+        if risky:
+            if dept_users >= p["risky_users"]:
+                return []  # a channel the department really uses
+        elif dept_users >= p["dept_users"] or all_users >= p["hospital_users"]:
+            return []  # the department's (or the hospital's) usual destination
+        if not risky and dept_exports < p["learn_exports"]:
+            return []  # still learning what the department routinely sends where
+        score = 0.9 if external and risky else 0.75
+        severity = "high" if external and risky else None
         where = f"external {kind}" if external else kind
-        summary = (f"{ctx['user_id']} sent data to {where} destination {dest.get('id', '?')} "
-                   f"for the first time")
-        return [self.hit(score, summary, [item("new_destination", 1, 0, "self")], severity)]
+        summary = (f"{ctx['user_id']} sent data to {where} destination {dest['id']}, which neither "
+                   f"they nor {ctx['department']} used before")
+        need = p["risky_users"] if risky else p["dept_users"]
+        return [self.hit(score, summary, [item("new_destination", 1, 0, "self"),
+                                          item("destination_users_department", dept_users, need,
+                                               "peer")], severity)]

@@ -1,39 +1,43 @@
-"""Odd hours: busy at an hour of the week when neither the user nor the peer group works.
+"""Odd hours: real activity at an hour of the day when this user does not work, and peers of the
+same shift do not either.
 
-The user's own hour-of-week profile decides when there is a week of history; the peer group's
-shift pattern must agree (a night-shift technologist at 03:00 is normal for both). Fires once
-the hour shows real activity (min_events), not on a single stray login.
+Evidence, in order (the engine computes both features, see models/features.py):
+  * own profile (hour_activity_self, once the user has `baseline.profile_min_days` active days):
+    the share of the user's active days that included this hour (+-1 h);
+  * peers (hour_activity_peer): the same share over the peer group's members of the user's shift
+    class (day/evening/night) - so on-call nights that day-shift radiologists of the department
+    routinely take are not alerted; for a user without a profile, over all members of the group,
+    so a new technologist at 03:00 is normal when the department has a night shift.
+A user without a profile whose group has too little history is not judged. Fires once the hour
+holds `min_events` record accesses (views, exports), not on a stray login.
 """
 
 from __future__ import annotations
 
 from models.detectors.base import Detector, item
-from models.features import C_VIEW, C_EXP
+from models.features import C_EXP, C_VIEW, SHIFT_CLASSES
 
 
 class OddHours(Detector):
     name = "odd_hours"
 
     def evaluate(self, ctx: dict) -> list[dict]:
-        st = ctx["state"]
-        acc = st.hour_acc
+        acc = ctx["state"].hour_acc
         n = acc[C_VIEW] + acc[C_EXP]
-        if n < self.params["min_events"] or ctx["late"]:
+        p = self.params
+        if n < p["min_events"] or ctx["late"]:
             return []
         f = ctx["features"]
         own, peer = f["hour_activity_self"], f["hour_activity_peer"]
-        p = self.params
-        if own < 0 and peer < 0:
-            return []
-        if (own >= 0 and own > p["self_max"]) or (peer >= 0 and peer > p["peer_max"]):
-            return []
-        explanation = []
+        if own > p["self_max"] or peer < 0 or peer > p["peer_max"]:
+            return []  # own habit, routine for the peers, or nothing to judge against
+        explanation = [item("hour_activity_peer", peer, p["peer_max"], "peer")]
+        who = f"other {ctx['peer_group']} staff"
         if own >= 0:
-            explanation.append(item("hour_activity_self", own, 1.0, "self"))
-        if peer >= 0:
-            explanation.append(item("hour_activity_peer", peer, 1.0, "peer"))
-        score = 0.6 + 0.4 * (1 - max(own, 0.0)) * (1 - min(max(peer, 0.0), 1.0))
+            explanation.insert(0, item("hour_activity_self", own, p["self_max"], "self"))
+            who = f"other {SHIFT_CLASSES[ctx['shift']]}-shift {ctx['peer_group']} staff"
+        score = 0.6 + 0.4 * (1 - max(own, 0.0) / p["self_max"]) * (1 - peer / p["peer_max"])
         when = ctx["event"]["event_time"][:16].replace("T", " ")
         summary = (f"{ctx['user_id']} made {n} accesses around {when} UTC, an hour when neither "
-                   f"they nor other {ctx['peer_group']} staff usually work")
+                   f"they nor {who} usually work")
         return [self.hit(score, summary, explanation)]

@@ -5,6 +5,11 @@
   Each forest's raw score (negated `score_samples`) is mapped to 0..1 by a logistic placed at its
   own training quantiles: 0.5 at the `centre` quantile (99 %), 0.9 at the `high` one (99.9 %), so
   the default threshold 0.9 means "rarer than 1 in 1,000 of this group's training events".
+  An IsolationForest saturates beyond the training range (a value ten times the group's maximum
+  lands in the same leaf as the maximum), so a range check joins it: per feature, how far the value
+  lies above the group's 99.9 % quantile in units of (quantile - median), at least `min_spread`
+  (log scale), for every feature but the hour-activity ones (unusual when low); z > 0 scores 1 - exp(-z) / 2 (0.5 at the edge, 0.9 at z = 1.6). The score is the
+  larger of the two.
 - `FeedbackModel`: the forest, tempered by a calibrated classifier trained on analysts' labels:
   score = forest * (1 - weight * (1 - p)), p = P(true positive | features, forest score). Events
   like confirmed incidents keep their score, events like dismissed alerts lose up to `weight` of it;
@@ -16,6 +21,10 @@ Features are compressed with sign(x) * log1p(|x|) (counts span five orders of ma
 from __future__ import annotations
 
 import numpy as np
+
+from models.features import FEATURE_NAMES
+
+NO_RANGE = frozenset(("hour_activity_self", "hour_activity_peer"))
 
 
 def compress(X: np.ndarray) -> np.ndarray:
@@ -29,17 +38,21 @@ def _role(group: str) -> str:
 
 class PeerForest:
     def __init__(self, n_estimators: int = 100, max_samples: int = 256, min_rows: int = 300,
-                 centre: float = 0.99, high: float = 0.999, seed: int = 0) -> None:
+                 centre: float = 0.99, high: float = 0.999, min_spread: float = 1.0,
+                 seed: int = 0) -> None:
         self.n_estimators, self.max_samples, self.min_rows = n_estimators, max_samples, min_rows
+        self.min_spread = min_spread
         self.centre, self.high, self.seed = centre, high, seed
         self.forests: dict = {}   # key -> (IsolationForest, offset, scale)
         self.rows: dict = {}      # key -> training rows
 
-    def fit(self, X: np.ndarray, groups: list[str], progress: bool = False) -> "PeerForest":
+    def fit(self, X: np.ndarray, groups: list[str], feature_names=FEATURE_NAMES,
+            progress: bool = False) -> "PeerForest":
         from sklearn.ensemble import IsolationForest
         from tqdm.auto import tqdm
 
         Xc = compress(X)
+        self.no_range = np.asarray([n in NO_RANGE for n in feature_names], dtype=bool)
         g = np.asarray(groups, dtype=object)
         roles = np.asarray([_role(x) for x in groups], dtype=object)
         plan = [("*", np.ones(len(g), dtype=bool))]
@@ -55,7 +68,10 @@ class PeerForest:
                                      random_state=self.seed).fit(rows)
             raw = -forest.score_samples(rows)
             lo, hi = np.quantile(raw, [self.centre, self.high])
-            self.forests[key] = (forest, float(lo), max(float(hi - lo) / np.log(9.0), 1e-3))
+            top, mid = np.quantile(rows, [self.high, 0.5], axis=0)
+            spread = np.maximum(top - mid, self.min_spread)
+            top[self.no_range] = np.inf  # activity at this hour: unusual when low, not high
+            self.forests[key] = (forest, float(lo), max(float(hi - lo) / np.log(9.0), 1e-3), top, spread)
             self.rows[key] = int(mask.sum())
         return self
 
@@ -73,9 +89,12 @@ class PeerForest:
         out = np.zeros(len(Xc))
         for key in set(keys):
             mask = keys == key
-            forest, offset, scale = self.forests[key]
-            z = np.clip((-forest.score_samples(Xc[mask]) - offset) / scale, -50, 50)
-            out[mask] = 1.0 / (1.0 + np.exp(-z))
+            forest, offset, scale, top, spread = self.forests[key]
+            rows = Xc[mask]
+            z = np.clip((-forest.score_samples(rows) - offset) / scale, -50, 50)
+            beyond = np.max((rows - top) / spread, axis=1)
+            out[mask] = np.maximum(1.0 / (1.0 + np.exp(-z)),
+                                   np.where(beyond > 0, 1.0 - 0.5 * np.exp(-np.maximum(beyond, 0)), 0.0))
         return out
 
 

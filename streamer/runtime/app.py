@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
+import os
+import socket
 import logging
 import ssl
 import time
@@ -101,6 +104,8 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     delivered = app.Table("notify-delivered", default=None, partitions=P, key_type=str, value_type=bytes)
 
     ctx: dict = {"engine": engine, "store": store, "pipeline": pipeline}
+    # one thread owns the store: clickhouse-driver clients and chdb sessions are not thread-safe
+    store_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
     app.pacs = ctx  # type: ignore[attr-defined]  (tests and the demo look inside)
 
     # ---------------------------------------------------------------- normalize
@@ -181,7 +186,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         while True:
             t0 = time.perf_counter()
             try:
-                await loop.run_in_executor(None, insert, rows)
+                await loop.run_in_executor(store_thread, insert, rows)
                 METRICS.inc(f"sink.{kind}.rows", len(rows))
                 METRICS.gauge(f"sink.{kind}.batch_ms", (time.perf_counter() - t0) * 1000)
                 return True
@@ -350,12 +355,76 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         finally:
             await consumer.stop()
 
+    # ---------------------------------------------------------------- pipeline metrics
+    worker_name = settings.consumer_group_instance_id or f"{socket.gethostname()}:{os.getpid()}"
+
+    @app.timer(10.0)
+    async def write_metrics():
+        """Counters of the last period -> pipeline_metrics (the pipeline-health dashboard)."""
+        snap = METRICS.snapshot()
+        rows = metric_rows(snap, worker_name, _lag(app))
+        if ctx["store"] is None or not rows:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                store_thread, ctx["store"].insert_rows, "pipeline_metrics", rows)
+        except Exception as exc:  # metrics are best effort; the data path never waits on them
+            log.warning("could not write pipeline metrics: %r", exc)
+
     @app.on_before_shutdown.connect
     async def _close_store(app_, **kwargs):
         if ctx["store"] is not None:
-            ctx["store"].close()
+            await asyncio.get_running_loop().run_in_executor(store_thread, ctx["store"].close)
 
     return app
+
+
+def _lag(app) -> dict[str, int]:
+    """Messages behind per 'topic:partition' of this worker's assignment."""
+    out = {}
+    consumer = getattr(app, "consumer", None)
+    try:
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            pos = getattr(consumer, "_read_offset", {}).get(tp)
+            if high is not None and pos is not None:
+                out[f"{tp.topic}:{tp.partition}"] = max(0, high - pos - 1)
+    except Exception:  # not started or no assignment yet
+        pass
+    return out
+
+
+def metric_rows(snap: dict, worker: str, lag: dict[str, int]) -> list[dict]:
+    """A METRICS snapshot as pipeline_metrics rows (metric vocabulary of the pipeline dashboard)."""
+    from datetime import datetime, timezone
+
+    at = datetime.fromtimestamp(int(snap["time"]), tz=timezone.utc)
+    counters, rates, gauges = snap["counters"], snap["rates"], snap["gauges"]
+    period = snap.get("period_s") or 10.0
+    rows = []
+
+    def row(component: str, metric: str, value: float, label: str = "") -> None:
+        rows.append({"time": at, "worker": worker, "component": component, "metric": metric,
+                     "label": label, "value": float(value)})
+
+    for name, component in (("normalize.in", "normalize"), ("score.events", "score"),
+                            ("sink.events.rows", "sink"), ("sink.alerts.rows", "sink-alerts"),
+                            ("score.alerts", "alerts")):
+        if name in rates:
+            row(component, "rows_per_s", rates[name])
+    for name in ("normalize.rejected", "score.failed", "notify.failed"):
+        if rates.get(name):
+            row(name.split(".")[0], "dead_letters", rates[name] * period, label=name)
+    for kind in ("events", "alerts"):
+        if rates.get(f"sink.{kind}.retries"):
+            row("sink", "retries", rates[f"sink.{kind}.retries"] * period, label=kind)
+        if rates.get(f"sink.{kind}.parked"):
+            row("sink", "given_up", rates[f"sink.{kind}.parked"] * period, label=kind)
+        if f"sink.{kind}.batch_ms" in gauges:
+            row("sink", "batch_latency_ms", gauges[f"sink.{kind}.batch_ms"], label=kind)
+    for label, value in lag.items():
+        row("consumer", "consumer_lag", value, label=label)
+    return rows
 
 
 def _event_ms(event: dict) -> int:

@@ -27,7 +27,8 @@ class Metrics:
         dt = max(now - self._last_t, 1e-6)
         rates = {k: (v - self._last.get(k, 0)) / dt for k, v in self.counters.items()}
         self._last, self._last_t = Counter(self.counters), now
-        return {"time": now, "counters": dict(self.counters), "gauges": dict(self.gauges), "rates": rates}
+        return {"time": now, "period_s": dt, "counters": dict(self.counters), "gauges": dict(self.gauges),
+                "rates": rates}
 
 
 METRICS = Metrics()

@@ -22,6 +22,7 @@ Clock. Event time drives windows, decay and incidents; `clock` (ms) only stamps 
 from __future__ import annotations
 
 import hashlib
+import logging
 import struct
 from collections.abc import Callable, Iterable
 
@@ -35,20 +36,44 @@ from models.rules import SEVERITIES, SEVERITY_RANK, load_rules
 from streamer.score.context import read_csv, roster_row, watchlist_row
 from streamer.timeutil import format_ms, parse_time
 
-ENGINE_VERSION = "online-1"
+ENGINE_VERSION = "online-2"
+log = logging.getLogger(__name__)
 _F32 = struct.Struct("<f")
 _NO_HITS: list = []
 
 
 class Shared:
-    """Short-lived cross-user memory of one process: failed logins per client, recent grants."""
+    """Cross-user memory of one process: failed logins per client, recent grants, who sends to
+    which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
-    __slots__ = ("failed", "grants")
+    __slots__ = ("failed", "grants", "dest_users", "dept_exports")
     LIMIT = 50_000
+    USERS_KEPT = 8  # distinct users remembered per destination and scope
 
     def __init__(self) -> None:
         self.failed: dict[str, dict[str, int]] = {}
         self.grants: dict[str, tuple[int, str, str]] = {}
+        self.dest_users: dict[tuple[str, str], list[str]] = {}
+        self.dept_exports: dict[str, int] = {}
+
+    def note_destination(self, dept: str, dest: str, user_id: str) -> tuple[int, int, int]:
+        """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
+        export: other users of the department and of the hospital who sent there, and the number
+        of exports of the department."""
+        out = []
+        for scope in (dept, "*"):
+            key = (scope, dest)
+            users = self.dest_users.get(key)
+            if users is None:
+                if len(self.dest_users) >= self.LIMIT:
+                    del self.dest_users[next(iter(self.dest_users))]
+                users = self.dest_users[key] = []
+            out.append(sum(1 for u in users if u != user_id))
+            if user_id not in users and len(users) < self.USERS_KEPT:
+                users.append(user_id)
+        n = self.dept_exports.get(dept, 0)
+        self.dept_exports[dept] = n + 1
+        return out[0], out[1], n
 
     def note_failed(self, client: str, user_id: str, ms: int, window_ms: int) -> int:
         """Record a failed login; number of distinct users failing from `client` in the window."""
@@ -100,7 +125,7 @@ class Engine:
         self.roster_loaded = False
         self.watchlist: dict[str, dict] = {}
         self.open_users: set[str] = set()
-        self.epoch_ms = 0  # earliest event time this process has seen
+        self._blobs: dict[str, bytes] = {}  # last exported state per user, unchanged since
         r, inc, base = self.rules["risk"], self.rules["incidents"], self.rules["baseline"]
         self.half_ms = float(r["half_life_hours"]) * HOUR
         self.repeat = float(r["repeat_factor"])
@@ -110,6 +135,10 @@ class Engine:
         self.hour_alpha, self.day_alpha = float(base["hour_alpha"]), float(base["day_alpha"])
         self.learn_below = float(base["learn_below"])
         self.peer_min_hours = int(base.get("peer_min_hours", 200))
+        self.profile_min_days = int(base.get("profile_min_days", 5))
+        self.peer_min_days = int(base.get("peer_min_days", 20))
+        self.gaps = {n: int(float(d["incident_gap_minutes"]) * 60_000)  # per-detector override
+                     for n, d in self.rules["detectors"].items() if "incident_gap_minutes" in d}
         self.weights = {n: float(d["risk"]) for n, d in self.rules["detectors"].items()}
         self.weights.update(batch_model=float(self.rules.get("batch_model", {}).get("risk", 20)))
         self.ml_threshold = float(self.rules["detectors"]["online_model"]["params"]["threshold"])
@@ -156,13 +185,32 @@ class Engine:
         return user_id in self.users
 
     def export_user(self, user_id: str) -> bytes:
-        return self.users[user_id].to_bytes()
+        """The user's state as bytes (what the agent keeps in its table)."""
+        data = self._blobs[user_id] = self.users[user_id].to_bytes()
+        return data
 
     def import_user(self, user_id: str, data: bytes) -> None:
-        st = UserState.from_bytes(data)
+        """Load a user's state from `export_user` bytes. Free when `data` is what this engine
+        exported last and the user has not been processed since (the agent's usual case).
+        Unreadable or older-format bytes start the user afresh (peer baseline), logged."""
+        known = self._blobs.get(user_id)
+        if known is not None and (known is data or known == data) and user_id in self.users:
+            return
+        try:
+            st = UserState.from_bytes(data)
+        except ValueError as exc:
+            log.warning("state of %r not loaded (%s): starting it afresh", user_id, exc)
+            st = UserState()
         self.users[user_id] = st
+        self._blobs[user_id] = data
         if st.incidents:
             self.open_users.add(user_id)
+
+    def forget_users(self) -> None:
+        """Drop every user's in-memory state (partitions revoked: the table is the truth)."""
+        self.users.clear()
+        self._blobs.clear()
+        self.open_users.clear()
 
     def export_peers(self) -> bytes:
         return orjson.dumps({k: p.to_dict() for k, p in self.peers.items()})
@@ -262,6 +310,7 @@ class Engine:
         st = self.users.get(uid)
         if st is None:
             st = self.users[uid] = UserState()
+        self._blobs.pop(uid, None)
         row = self.roster.get(uid)
         if row is not None:
             roles, dept = row["roles"], row["department"] or user.get("department") or "unknown"
@@ -281,18 +330,20 @@ class Engine:
 
         late = bool(st.first_ms) and ms < st.last_ms
         ok_event = outcome == "success" and action != "login_failed"
-        if ms < self.epoch_ms or not self.epoch_ms:
-            self.epoch_ms = ms
+        # dormancy: silence since the user's own last successful activity (never process start)
         gap = ms - st.ok_ms if ok_event and st.ok_ms and ms > st.ok_ms else 0
-        if ok_event and not st.ok_ms and row is not None:
-            gap = ms - self.epoch_ms  # rostered, silent since monitoring began
         if ok_event and ms > st.ok_ms:
             st.ok_ms = ms
-        old_hour, old_day = st.hour_id, st.day_id
+        old_hour, mask = st.hour_id, st.hmask
         closed_h, closed_d, flags = st.advance(ms)
+        if closed_d is not None and mask and not flags & 4:
+            cls = st.shift_class(self.profile_min_days)
+            gpeer.add_day_hours(cls, mask)
+            rpeer.add_day_hours(cls, mask)
+        if ok_event:
+            st.note_active(ms)
         if closed_h is not None and not flags & 1:
             st.fold(False, closed_h, self.hour_alpha)
-            st.mark_active(old_hour * HOUR)
             how = (old_hour + 72) % 168
             gpeer.add_hour(closed_h, how)
             rpeer.add_hour(closed_h, how)
@@ -344,8 +395,14 @@ class Engine:
             st.break_glass_ms = ms
 
         features = st.window_features({})
-        features["hour_activity_self"] = st.hour_activity(ms)
-        features["hour_activity_peer"] = peer.hour_activity(ms)
+        hour = ms // HOUR % 24
+        shift = st.shift_class(self.profile_min_days)
+        k = shift if shift >= 0 else 3
+        peer_share = gpeer.share(k, hour, self.peer_min_days)
+        if peer_share < 0:
+            peer_share = rpeer.share(k, hour, self.peer_min_days)
+        features["hour_activity_self"] = st.own_share(hour, self.profile_min_days)
+        features["hour_activity_peer"] = peer_share
         features["days_since_last_seen"] = round(gap / DAY, 3)
         features["new_patient"] = float(new_patient)
         features["new_destination"] = float(new_dest)
@@ -371,6 +428,7 @@ class Engine:
                "watch": self.watchlist.get(pid) if pid else None, "study": study,
                "client": client, "destination": dest, "late": late, "gap_ms": gap,
                "new_destination": new_dest, "shared": self.shared, "perms": self.perms,
+               "shift": shift,
                "score": score, "score_explanation": expl or []}
         hits = []
         dets = self.by_action.get(action)
@@ -383,6 +441,8 @@ class Engine:
                 hits.extend(found)
         if hits or score >= self.learn_below:
             st.flags |= 3
+            if any(h["detector"] == "odd_hours" for h in hits):
+                st.flags |= 4  # the day's hours do not train the working-hours profile
 
         enrichment = {"peer_group": group, "features": features, "anomaly_score": round(score, 4),
                       "model_version": ENGINE_VERSION, "detectors": [h["detector"] for h in hits],
@@ -422,7 +482,7 @@ class Engine:
         risk = st.risk
         for h in hits:
             inc = st.incidents.get(h["detector"])
-            open_ = inc is not None and ms - inc["last"] <= self.gap_ms
+            open_ = inc is not None and ms - inc["last"] <= self.gaps.get(h["detector"], self.gap_ms)
             risk += self.weights.get(h["detector"], 20.0) * h["score"] * (self.repeat if open_ else 1.0)
         st.risk = _F32.unpack(_F32.pack(min(risk, 100.0)))[0]
         band = self._band(st.risk)
@@ -431,7 +491,7 @@ class Engine:
         for h in hits:
             det = h["detector"]
             inc = st.incidents.get(det)
-            if inc is not None and ms - inc["last"] > self.gap_ms:
+            if inc is not None and ms - inc["last"] > self.gaps.get(det, self.gap_ms):
                 alerts.append(self._alert(uid, det, inc, "resolved", inc["last"]))
                 inc = None
             if inc is None:
@@ -481,7 +541,8 @@ class Engine:
             if st is None:
                 self.open_users.discard(uid)
                 continue
-            for det in [d for d, inc in st.incidents.items() if now_ms - inc["last"] > self.gap_ms]:
+            gaps, gap = self.gaps, self.gap_ms
+            for det in [d for d, inc in st.incidents.items() if now_ms - inc["last"] > gaps.get(d, gap)]:
                 out.append(self._alert(uid, det, st.incidents.pop(det), "resolved", now_ms))
             if not st.incidents:
                 self.open_users.discard(uid)
