@@ -452,10 +452,13 @@ class PeerStats:
     so mean and variance combine exactly by addition. `hours[how]` counts active user-hours per
     hour of week: the group's shift pattern. `dhours[k][h]` counts the members' active days that
     included hour h, `ddays[k]` their active days, per shift class k (SHIFT_CLASSES; k = 3: all
-    members, whatever their class).
+    members, whatever their class). `mhours[k][h]` counts member-days of members whose own
+    profile includes hour h (they sometimes work then), out of `mdays[k]`: how widespread a
+    habit is among the members, however rarely each of them does it (on-call rotas).
     """
 
-    __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays")
+    __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays",
+                 "mhours", "mdays")
     _STATE = __slots__
 
     def __init__(self) -> None:
@@ -468,6 +471,8 @@ class PeerStats:
         self.hours = [0] * 168
         self.dhours = [[0] * 24 for _ in range(4)]
         self.ddays = [0] * 4
+        self.mhours = [[0] * 24 for _ in range(4)]
+        self.mdays = [0] * 4
 
     def add_hour(self, counts: list[int], how: int) -> None:
         self.n_hours += 1
@@ -498,18 +503,36 @@ class PeerStats:
             self.hours[i] += other.hours[i]
         for k in range(4):
             self.ddays[k] += other.ddays[k]
+            self.mdays[k] += other.mdays[k]
             for h in range(24):
                 self.dhours[k][h] += other.dhours[k][h]
+                self.mhours[k][h] += other.mhours[k][h]
         return self
 
-    def add_day_hours(self, cls: int, mask: int) -> None:
-        """One member-day's active hours (bit mask) of a member of shift class `cls` (-1 unknown)."""
+    def add_day_hours(self, cls: int, mask: int, profile=None) -> None:
+        """One member-day: its active hours (bit mask), the member's shift class `cls` (-1
+        unknown) and, when known, the member's hour-of-day profile (hours with a count > 0)."""
         for k in ((cls, 3) if cls >= 0 else (3,)):
             self.ddays[k] += 1
             row = self.dhours[k]
             for h in range(24):
                 if mask >> h & 1:
                     row[h] += 1
+            if profile is not None:
+                self.mdays[k] += 1
+                row = self.mhours[k]
+                for h in range(24):
+                    if profile[h]:
+                        row[h] += 1
+
+    def members_share(self, cls: int, hour: int, min_days: int) -> float:
+        """Share of members of shift class `cls` (weighted by their days) whose own profile
+        includes this hour or a neighbouring one; -1 with fewer than `min_days` member-days."""
+        n = self.mdays[cls]
+        if n < min_days:
+            return -1.0
+        row = self.mhours[cls]
+        return max(row[hour - 1], row[hour], row[(hour + 1) % 24]) / n
 
     def share(self, cls: int, hour: int, min_days: int) -> float:
         """Member-days of shift class `cls` (3: all) active at this hour of day, plus those at the

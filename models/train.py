@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from models import registry
-from models.features import FEATURE_NAMES
+from models.features import DAY, FEATURE_NAMES, HOUR
 from models.training.calibrate import (DEFAULT_GAP_MS, AlertModel, calibrate_threshold,
                                        incident_gap_ms, labelled_kept)
 from models.training.data import (FALSE, TRUE, Dataset, Labels, from_enriched, from_rows,
@@ -37,19 +37,30 @@ KIND = "feedback_forest"
 
 def train_isolation_forest(ds: Dataset, labels: Labels | None = None, *, n_estimators: int = 100,
                            min_rows: int = 300, seed: int = 0, progress: bool = True) -> PeerForest:
-    """A PeerForest on the window's rows, leaving out events of confirmed incidents (anomalies
-    never train the baseline)."""
-    keep = np.ones(len(ds), dtype=bool)
-    if labels is not None and labels.events:
-        bad = labels.true_event_ids
-        keep = np.asarray([eid not in bad for eid in ds.event_ids], dtype=bool)
-    part = ds.subset(keep)
+    """A PeerForest on the window's rows, leaving out confirmed incidents (anomalies never train
+    the baseline): the user's events from an hour before a true-positive alert's first event to a
+    day after its last (the 24 h windows carry the incident that long)."""
+    part = ds.subset(~incident_rows(ds, labels)) if labels is not None else ds
     return PeerForest(n_estimators=n_estimators, min_rows=min_rows, seed=seed).fit(
         part.X, part.groups, part.feature_names, progress=progress)
 
 
+def incident_rows(ds: Dataset, labels: Labels, before_ms: int = HOUR, after_ms: int = DAY) -> np.ndarray:
+    """Mask of rows belonging to confirmed incidents or their aftermath (see above)."""
+    mask = np.zeros(len(ds), dtype=bool)
+    at = {eid: i for i, eid in enumerate(ds.event_ids)}
+    users = np.asarray(ds.user_ids, dtype=object)
+    for a in labels.alerts:
+        rows = [at[e] for e in a["event_ids"] if e in at]
+        if a["status"] != TRUE or not rows:
+            continue
+        lo, hi = ds.times[rows].min() - before_ms, ds.times[rows].max() + after_ms
+        mask |= (users == ds.user_ids[rows[0]]) & (ds.times >= lo) & (ds.times <= hi)
+    return mask
+
+
 def train_supervised(ds: Dataset, labels: Labels, forest: PeerForest, *, method: str = "logistic",
-                     min_alerts: int = 3, seed: int = 0):
+                     min_alerts: int = 2, seed: int = 0):
     """A calibrated classifier of P(true positive) on the labelled events of the window, or None
     when there are fewer than `min_alerts` resolved alerts of either kind with events in it."""
     idx = [i for i, eid in enumerate(ds.event_ids) if eid in labels.events]
@@ -103,7 +114,8 @@ def calibrate(store, name: str = DEFAULT_NAME, version: str | None = None, *, bu
 def train_model(store, start: int, end: int, *, eval_start: int | None = None,
                 eval_end: int | None = None, name: str = DEFAULT_NAME, registry_dir=None,
                 budget: float | None = None, method: str = "logistic", n_estimators: int = 100,
-                min_rows: int = 300, seed: int = 0, progress: bool = True, log=print) -> dict:
+                min_rows: int = 300, seed: int = 0, progress: bool = True, plots: bool = True,
+                log=print) -> dict:
     """Train on [start, end), evaluate on [eval_start, eval_end) against the promoted version,
     save. Returns {"version", "meta", "report" (or None)}."""
     ds = pull_features(store, start, end, progress=progress)
@@ -116,7 +128,7 @@ def train_model(store, start: int, end: int, *, eval_start: int | None = None,
                                     seed=seed, progress=progress)
     clf = train_supervised(ds, labels, forest, method=method, seed=seed)
     log("supervised: " + ("calibrated " + method if clf is not None else
-                          "not enough labels (need 3 alerts of each kind), forest only"))
+                          "not enough labels (need 2 resolved alerts of each kind), forest only"))
     model = FeedbackModel(forest, clf)
     gap = incident_gap_ms()
     threshold, calibration = 0.9, None
@@ -130,13 +142,14 @@ def train_model(store, start: int, end: int, *, eval_start: int | None = None,
     report = None
     if eval_start is not None and eval_end is not None:
         report = evaluate_version(store, name, version, eval_start, eval_end, registry_dir=registry_dir,
-                                  progress=progress)
+                                  progress=progress, plots=plots)
     return {"version": version, "meta": registry.read_meta(name, version, registry_dir),
             "report": report}
 
 
 def evaluate_version(store, name: str, version: str, start: int, end: int, *, registry_dir=None,
-                     incidents: list[dict] | None = None, progress: bool = True) -> dict:
+                     incidents: list[dict] | None = None, progress: bool = True,
+                     plots: bool = True) -> dict:
     """Evaluate `version` (and the promoted one, when it differs and fits) on a stored window;
     incidents default to the analysts' true-positive alerts there. Writes the report into the
     version's report/ folder and its metrics into the metadata."""
@@ -152,7 +165,7 @@ def evaluate_version(store, name: str, version: str, start: int, end: int, *, re
             pass
     out = registry.folder(name, version, registry_dir) / "report"
     report = evaluate_candidate(ds, incidents, models, gap_ms=incident_gap_ms(), out=out,
-                                progress=progress)
+                                progress=progress, plots=plots)
     metrics = {k: {**v["overall"], **v["event_metrics"]} for k, v in report["systems"].items()}
     registry.update_meta(name, version, registry_dir, metrics=metrics,
                          evaluation={**ds.summary(), "incidents": len(incidents), "report": "report/index.html"})

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from streamer.settings import get_settings
+
+    get_settings.cache_clear()  # settings are read from the environment of this invocation
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -1,8 +1,8 @@
 """Typed settings: one field per knob, each read from its environment variable `STREAMER_<NAME>`.
 
 Secrets are `SecretStr` (masked when printed) and may also come from files: set
-`STREAMER_SECRETS_DIR` to a folder holding one file per secret, named like the field
-(e.g. `clickhouse_password`). `streamer check-config` prints the effective configuration.
+`STREAMER_SECRETS_DIR` to a folder holding one file per secret, named like its environment
+variable (e.g. `STREAMER_CLICKHOUSE_PASSWORD`; Docker/Kubernetes secrets mount this way). `streamer check-config` prints the effective configuration.
 """
 
 from __future__ import annotations

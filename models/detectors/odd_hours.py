@@ -4,10 +4,12 @@ same shift do not either.
 Evidence, in order (the engine computes both features, see models/features.py):
   * own profile (hour_activity_self, once the user has `baseline.profile_min_days` active days):
     the share of the user's active days that included this hour (+-1 h);
-  * peers (hour_activity_peer): the same share over the peer group's members of the user's shift
-    class (day/evening/night) - so on-call nights that day-shift radiologists of the department
-    routinely take are not alerted; for a user without a profile, over all members of the group,
-    so a new technologist at 03:00 is normal when the department has a night shift.
+  * peers (hour_activity_peer): the same share over the peer group's member-days of the user's
+    shift class (day/evening/night); for a user without a profile, over all members of the group,
+    so a new technologist at 03:00 is normal when the department has a night shift;
+  * how widespread the hour is among those peers (`peer_members`: share of them whose own profile
+    includes it), so the on-call nights day-shift radiologists take in turn are routine even
+    though each of them works few.
 A user without a profile whose group has too little history is not judged. Fires once the hour
 holds `min_events` record accesses (views, exports), not on a stray login.
 """
@@ -31,11 +33,16 @@ class OddHours(Detector):
         own, peer = f["hour_activity_self"], f["hour_activity_peer"]
         if own > p["self_max"] or peer < 0 or peer > p["peer_max"]:
             return []  # own habit, routine for the peers, or nothing to judge against
+        k = ctx["hour_class"]
+        members = ctx["hour_peer"].members_share(k, ctx["hour"], 1)
+        if members > p["peer_members"]:
+            return []  # many same-shift peers sometimes work then (an on-call rota)
         explanation = [item("hour_activity_peer", peer, p["peer_max"], "peer")]
         who = f"other {ctx['peer_group']} staff"
         if own >= 0:
             explanation.insert(0, item("hour_activity_self", own, p["self_max"], "self"))
-            who = f"other {SHIFT_CLASSES[ctx['shift']]}-shift {ctx['peer_group']} staff"
+        if k < 3:
+            who = f"other {SHIFT_CLASSES[k]}-shift {ctx['peer_group']} staff"
         score = 0.6 + 0.4 * (1 - max(own, 0.0) / p["self_max"]) * (1 - peer / p["peer_max"])
         when = ctx["event"]["event_time"][:16].replace("T", " ")
         summary = (f"{ctx['user_id']} made {n} accesses around {when} UTC, an hour when neither "

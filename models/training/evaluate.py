@@ -57,11 +57,11 @@ class Recorded:
 
 def evaluate_candidate(ds, incidents: list[dict], models: dict, *, gap_ms: int = DEFAULT_GAP_MS,
                        warmup_end: int | None = None, out: Path | None = None,
-                       progress: bool = False) -> dict:
+                       progress: bool = False, plots: bool = True) -> dict:
     """Harness report of every model in `models` (name -> LoadedModel) over the rows of `ds`.
 
-    With `out`: report.json, pr_curves.png, score_distributions.png, roc_curves.png,
-    score_histograms.png and index.html there."""
+    With `out`: report.json and index.html there, and (with `plots`) pr_curves.png,
+    score_distributions.png, roc_curves.png, score_histograms.png."""
     from streamer.simulate.evaluate import evaluate
 
     scores = {name: score_dataset(m, ds, progress) for name, m in models.items()}
@@ -70,7 +70,7 @@ def evaluate_candidate(ds, incidents: list[dict], models: dict, *, gap_ms: int =
     events = [{"event_id": eid, "event_time": format_ms(int(t)), "user": {"id": u}}
               for eid, t, u in zip(ds.event_ids, ds.times, ds.user_ids)]
     report = evaluate(events, incidents, systems, warmup_end=warmup_end or int(ds.start), out=out,
-                      plots=out is not None)
+                      plots=plots and out is not None)
     positive = {eid for inc in incidents for eid in inc["event_ids"]}
     y = np.asarray([eid in positive for eid in ds.event_ids])
     for name, m in models.items():
@@ -79,7 +79,8 @@ def evaluate_candidate(ds, incidents: list[dict], models: dict, *, gap_ms: int =
         sysrep["threshold"] = m.threshold
         sysrep["event_metrics"] = event_metrics(y, scores[name])
     if out is not None:
-        report["plots"] = report.get("plots", []) + write_plots(y, scores, Path(out))
+        if plots:
+            report["plots"] = report.get("plots", []) + write_plots(y, scores, Path(out))
         (Path(out) / "report.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         write_html(report, Path(out))
     return report

@@ -336,10 +336,11 @@ class Engine:
             st.ok_ms = ms
         old_hour, mask = st.hour_id, st.hmask
         closed_h, closed_d, flags = st.advance(ms)
-        if closed_d is not None and mask and not flags & 4:
+        if closed_d is not None and mask:  # peers learn every day: one member cannot make a habit
             cls = st.shift_class(self.profile_min_days)
-            gpeer.add_day_hours(cls, mask)
-            rpeer.add_day_hours(cls, mask)
+            prof = st.dprof if cls >= 0 else None
+            gpeer.add_day_hours(cls, mask, prof)
+            rpeer.add_day_hours(cls, mask, prof)
         if ok_event:
             st.note_active(ms)
         if closed_h is not None and not flags & 1:
@@ -397,10 +398,12 @@ class Engine:
         features = st.window_features({})
         hour = ms // HOUR % 24
         shift = st.shift_class(self.profile_min_days)
-        k = shift if shift >= 0 else 3
-        peer_share = gpeer.share(k, hour, self.peer_min_days)
-        if peer_share < 0:
-            peer_share = rpeer.share(k, hour, self.peer_min_days)
+        # peers of the same shift class, else all members (more permissive): department, then role
+        hpeer, k, need = rpeer, 3, self.peer_min_days
+        for hpeer, k in ((gpeer, shift), (rpeer, shift), (gpeer, 3), (rpeer, 3)):
+            if k >= 0 and hpeer.ddays[k] >= need:
+                break
+        peer_share = hpeer.share(k, hour, need)
         features["hour_activity_self"] = st.own_share(hour, self.profile_min_days)
         features["hour_activity_peer"] = peer_share
         features["days_since_last_seen"] = round(gap / DAY, 3)
@@ -428,7 +431,7 @@ class Engine:
                "watch": self.watchlist.get(pid) if pid else None, "study": study,
                "client": client, "destination": dest, "late": late, "gap_ms": gap,
                "new_destination": new_dest, "shared": self.shared, "perms": self.perms,
-               "shift": shift,
+               "shift": shift, "hour_peer": hpeer, "hour_class": k, "hour": hour,
                "score": score, "score_explanation": expl or []}
         hits = []
         dets = self.by_action.get(action)

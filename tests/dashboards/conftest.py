@@ -24,8 +24,10 @@ def sample() -> Sample:
     return Sample(END_MS, days=2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chdb_store(tmp_path_factory, sample):
+    """Module-scoped: chdb serves one folder per process at a time, so the session is closed before
+    another test module opens its own folder."""
     from streamer.store.chdb_store import ChdbStore
 
     store = ChdbStore(str(tmp_path_factory.mktemp("chdb")), "pacs_audit")

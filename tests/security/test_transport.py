@@ -88,8 +88,15 @@ def test_broker_refuses_bad_clients(secure_kafka, case):
     else:
         over["kafka_security_protocol"] = "PLAINTEXT"
     s = settings_from(env, **over)
+
+    async def connect():
+        producer = AIOKafkaProducer(**aiokafka_config(s), request_timeout_ms=5000)
+        try:
+            await asyncio.wait_for(producer.start(), 10)
+        finally:
+            await producer.stop()
     with pytest.raises(Exception):
-        ensure_topics(s, timeout_s=6)
+        asyncio.run(connect())
 
 
 def _event(i: int) -> dict:
