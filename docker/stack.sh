@@ -20,7 +20,7 @@ write_env() {
 STACK_BROKER=$broker
 STACK_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
 STACK_CLICKHOUSE_HOST=127.0.0.1
-STACK_CLICKHOUSE_PORT=${CLICKHOUSE_PORT:-19000}
+STACK_CLICKHOUSE_PORT=${CLICKHOUSE_TCP_PORT:-19000}
 STACK_CLICKHOUSE_HTTP_PORT=${CLICKHOUSE_HTTP_PORT:-18123}
 ENV
 }
@@ -46,14 +46,14 @@ start() {
   fi
   bash "$HERE/clickhouse/ctl.sh" start || return $?
   write_env "$broker"
-  echo "[stack] broker: $broker at 127.0.0.1:$KAFKA_PORT; ClickHouse: $(clickhouse_version) at 127.0.0.1:${CLICKHOUSE_PORT:-19000}" >&2
+  echo "[stack] broker: $broker at 127.0.0.1:$KAFKA_PORT; ClickHouse: $(clickhouse_version) at 127.0.0.1:${CLICKHOUSE_TCP_PORT:-19000}" >&2
 }
 
 clickhouse_version() {
   "$PY" - <<'PYEOF' 2>/dev/null || echo "unknown"
 import os
 from clickhouse_driver import Client
-c = Client(host="127.0.0.1", port=int(os.environ.get("CLICKHOUSE_PORT", "19000")))
+c = Client(host="127.0.0.1", port=int(os.environ.get("CLICKHOUSE_TCP_PORT", "19000")))
 print("ClickHouse server " + c.execute("SELECT version()")[0][0])
 PYEOF
 }
