@@ -452,14 +452,17 @@ class PeerStats:
     so mean and variance combine exactly by addition. `hours[how]` counts active user-hours per
     hour of week: the group's shift pattern. `dhours[k][h]` counts the members' active days that
     included hour h, `ddays[k]` their active days, per shift class k (SHIFT_CLASSES; k = 3: all
-    members, whatever their class). `mhours[k][h]` counts member-days of members whose own
-    profile includes hour h (they sometimes work then), out of `mdays[k]`: how widespread a
-    habit is among the members, however rarely each of them does it (on-call rotas).
+    members, whatever their class). `cdays[k][h]` counts calendar days on which at least one
+    member of class k worked at hour h, out of `n_cdays[k]` days: how often the group as a whole
+    covers an hour, however many members it has (an on-call rota covers most nights although each
+    member takes few). Member-days are gathered per calendar day in `pending` (the last
+    PENDING_DAYS days, in memory only) and counted when the day falls out of it.
     """
 
     __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays",
-                 "mhours", "mdays")
-    _STATE = __slots__
+                 "cdays", "n_cdays", "pending")
+    _STATE = __slots__[:-1]
+    PENDING_DAYS = 3
 
     def __init__(self) -> None:
         self.n_hours = 0
@@ -471,8 +474,9 @@ class PeerStats:
         self.hours = [0] * 168
         self.dhours = [[0] * 24 for _ in range(4)]
         self.ddays = [0] * 4
-        self.mhours = [[0] * 24 for _ in range(4)]
-        self.mdays = [0] * 4
+        self.cdays = [[0] * 24 for _ in range(4)]
+        self.n_cdays = [0] * 4
+        self.pending: dict[int, list[int]] = {}  # day id -> active-hour mask per class
 
     def add_hour(self, counts: list[int], how: int) -> None:
         self.n_hours += 1
@@ -503,36 +507,48 @@ class PeerStats:
             self.hours[i] += other.hours[i]
         for k in range(4):
             self.ddays[k] += other.ddays[k]
-            self.mdays[k] += other.mdays[k]
+            self.n_cdays[k] += other.n_cdays[k]
             for h in range(24):
                 self.dhours[k][h] += other.dhours[k][h]
-                self.mhours[k][h] += other.mhours[k][h]
+                self.cdays[k][h] += other.cdays[k][h]
         return self
 
-    def add_day_hours(self, cls: int, mask: int, profile=None) -> None:
-        """One member-day: its active hours (bit mask), the member's shift class `cls` (-1
-        unknown) and, when known, the member's hour-of-day profile (hours with a count > 0)."""
+    def add_day_hours(self, day: int, cls: int, mask: int) -> None:
+        """One member-day (day id = epoch ms // DAY): its active hours (bit mask) and the
+        member's shift class `cls` (-1 unknown)."""
+        masks = self.pending.get(day)
+        if masks is None:
+            if self.pending and day < min(self.pending) and len(self.pending) >= self.PENDING_DAYS:
+                masks = [0] * 4  # too late for its calendar day: member-day counts only
+            else:
+                masks = self.pending[day] = [0] * 4
+                while len(self.pending) > self.PENDING_DAYS:
+                    self._count_day(self.pending.pop(min(self.pending)))
         for k in ((cls, 3) if cls >= 0 else (3,)):
             self.ddays[k] += 1
+            masks[k] |= mask
             row = self.dhours[k]
             for h in range(24):
                 if mask >> h & 1:
                     row[h] += 1
-            if profile is not None:
-                self.mdays[k] += 1
-                row = self.mhours[k]
+
+    def _count_day(self, masks: list[int]) -> None:
+        for k in range(4):
+            if masks[k]:
+                self.n_cdays[k] += 1
+                row = self.cdays[k]
                 for h in range(24):
-                    if profile[h]:
+                    if masks[k] >> h & 1:
                         row[h] += 1
 
-    def members_share(self, cls: int, hour: int, min_days: int) -> float:
-        """Share of members of shift class `cls` (weighted by their days) whose own profile
-        includes this hour or a neighbouring one; -1 with fewer than `min_days` member-days."""
-        n = self.mdays[cls]
+    def day_share(self, cls: int, hour: int, min_days: int) -> float:
+        """Share of calendar days on which some member of class `cls` worked at this hour or a
+        neighbouring one (at most the sum of the three); -1 with fewer than `min_days` days."""
+        n = self.n_cdays[cls]
         if n < min_days:
             return -1.0
-        row = self.mhours[cls]
-        return max(row[hour - 1], row[hour], row[(hour + 1) % 24]) / n
+        row = self.cdays[cls]
+        return min((row[hour - 1] + row[hour] + row[(hour + 1) % 24]) / n, 1.0)
 
     def share(self, cls: int, hour: int, min_days: int) -> float:
         """Member-days of shift class `cls` (3: all) active at this hour of day, plus those at the

@@ -261,9 +261,10 @@ class ModelWatcher:
         except FileNotFoundError:
             return None
 
-    def poll(self, now: float | None = None) -> tuple[LoadedModel | None, LoadedModel | None] | None:
+    def poll(self, now: float | None = None,
+             force: bool = False) -> tuple[LoadedModel | None, LoadedModel | None] | None:
         now = time.monotonic() if now is None else now
-        if now < self._next:
+        if now < self._next and not force:
             return None
         self._next = now + self.interval
         base = self.root / self.name

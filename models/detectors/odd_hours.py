@@ -7,9 +7,9 @@ Evidence, in order (the engine computes both features, see models/features.py):
   * peers (hour_activity_peer): the same share over the peer group's member-days of the user's
     shift class (day/evening/night); for a user without a profile, over all members of the group,
     so a new technologist at 03:00 is normal when the department has a night shift;
-  * how widespread the hour is among those peers (`peer_members`: share of them whose own profile
-    includes it), so the on-call nights day-shift radiologists take in turn are routine even
-    though each of them works few.
+  * how often those peers as a group cover the hour (`peer_days`: share of calendar days on which
+    one of them worked then), so the on-call nights day-shift radiologists take in turn are routine
+    even though each of them works few. Needs `peer_min_days` calendar days of the group.
 A user without a profile whose group has too little history is not judged. Fires once the hour
 holds `min_events` record accesses (views, exports), not on a stray login.
 """
@@ -34,9 +34,9 @@ class OddHours(Detector):
         if own > p["self_max"] or peer < 0 or peer > p["peer_max"]:
             return []  # own habit, routine for the peers, or nothing to judge against
         k = ctx["hour_class"]
-        members = ctx["hour_peer"].members_share(k, ctx["hour"], 1)
-        if members > p["peer_members"]:
-            return []  # many same-shift peers sometimes work then (an on-call rota)
+        days = ctx["hour_peer"].day_share(k, ctx["hour"], p["peer_min_days"])
+        if days > p["peer_days"]:
+            return []  # the group covers this hour on many days (an on-call rota)
         explanation = [item("hour_activity_peer", peer, p["peer_max"], "peer")]
         who = f"other {ctx['peer_group']} staff"
         if own >= 0:

@@ -65,11 +65,18 @@ def calibrate_threshold(scores: np.ndarray, users: list[str], times: np.ndarray,
         raise ValueError("the budget is alerts per 1,000 user-days and must be > 0")
     scores = np.asarray(scores, dtype=float)
     am = AlertModel(users, times, gap_ms)
-    top = np.unique(scores[scores >= floor])
-    if len(top) > candidates:
-        top = np.unique(np.quantile(top, np.linspace(0, 1, candidates)))
-    chosen = float(np.nextafter(top.max(), 2.0)) if len(top) else floor
+    values = np.unique(scores[scores >= floor])
+    top = values
+    if len(top) > candidates:  # coarse scan over quantiles, then every value below the pick
+        top = np.unique(np.quantile(values, np.linspace(0, 1, candidates), method="nearest"))
+    chosen = float(np.nextafter(values.max(), 2.0)) if len(values) else floor
+    prev = floor
     for t in top:
+        if am.per_1000(am.count(scores, t)) <= budget:
+            chosen = float(t)
+            break
+        prev = float(t)
+    for t in values[(values > prev) & (values < chosen)]:
         if am.per_1000(am.count(scores, t)) <= budget:
             chosen = float(t)
             break

@@ -76,11 +76,22 @@ async def _run(workdir: Path, bootstrap: str, traffic, duration: float, stats: d
     seen: dict = stats["alerts"]
 
     async def consume():
-        for _ in range(600):  # the worker creates the topic; wait for it
+        try:
+            await _consume()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # shown, never silent: the summary would be wrong otherwise
+            print(_c(f"!! reading alerts failed: {exc!r}", "31"), flush=True)
+            raise
+
+    async def _consume():
+        for attempt in range(600):  # the worker creates the topic; wait for it
             try:
                 await consumer.start()
                 break
             except Exception:
+                if attempt == 599:
+                    raise
                 await asyncio.sleep(0.5)
         async for msg in consumer:
             if msg.topic.endswith("enriched"):
@@ -114,8 +125,13 @@ async def _run(workdir: Path, bootstrap: str, traffic, duration: float, stats: d
                  f"finish ({stats['scored']:,} scored)", "2"), flush=True)
         deadline = time.monotonic() + drain_timeout
         while stats["scored"] < stats["produced"] and time.monotonic() < deadline \
-                and stats["worker"].poll() is None:
+                and stats["worker"].poll() is None and not cons.done():
             await asyncio.sleep(0.5)
+        if stats["worker"].poll() is not None:
+            print(_c(f"!! the worker exited with code {stats['worker'].returncode}", "31"), flush=True)
+        elif stats["scored"] < stats["produced"]:
+            print(_c(f"!! the worker had scored {stats['scored']:,} of {stats['produced']:,} events after "
+                     f"{drain_timeout:g} s", "31"), flush=True)
         while not await asyncio.to_thread(_sink_caught_up, bootstrap) and time.monotonic() < deadline \
                 and stats["worker"].poll() is None:
             await asyncio.sleep(1.0)

@@ -116,7 +116,7 @@ class Engine:
                 if missing:
                     raise ValueError(f"model {m.version} needs unknown features {missing}")
         if watcher is not None:
-            self.maybe_reload(float("inf"))
+            self.maybe_reload(force=True)
         self.online = OnlineModel(self.rules["online_model"])
         self.users: dict[str, UserState] = {}
         self.peers: dict[str, PeerStats] = {}
@@ -231,12 +231,12 @@ class Engine:
         enriched, alerts, _ = self._process(event)
         return enriched, alerts
 
-    def maybe_reload(self, now: float | None = None) -> bool:
+    def maybe_reload(self, now: float | None = None, force: bool = False) -> bool:
         """Swap in the model (and shadow) the watcher reports as newly promoted; True if swapped.
         Cheap between the watcher's checks, so it runs on every call of the processing path."""
         if self.watcher is None:
             return False
-        change = self.watcher.poll(now)
+        change = self.watcher.poll(now, force)
         if change is None:
             return False
         self.model, self.shadow = change
@@ -334,13 +334,12 @@ class Engine:
         gap = ms - st.ok_ms if ok_event and st.ok_ms and ms > st.ok_ms else 0
         if ok_event and ms > st.ok_ms:
             st.ok_ms = ms
-        old_hour, mask = st.hour_id, st.hmask
+        old_hour, old_day, mask = st.hour_id, st.day_id, st.hmask
         closed_h, closed_d, flags = st.advance(ms)
         if closed_d is not None and mask:  # peers learn every day: one member cannot make a habit
             cls = st.shift_class(self.profile_min_days)
-            prof = st.dprof if cls >= 0 else None
-            gpeer.add_day_hours(cls, mask, prof)
-            rpeer.add_day_hours(cls, mask, prof)
+            gpeer.add_day_hours(old_day, cls, mask)
+            rpeer.add_day_hours(old_day, cls, mask)
         if ok_event:
             st.note_active(ms)
         if closed_h is not None and not flags & 1:

@@ -4,6 +4,7 @@ systemd-like supervisor (Restart=always) for the worker process."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -152,6 +153,7 @@ def assert_incidents_continued(store: Store, ghost_events: dict[str, int]) -> No
 
 def fault_env(tmp: Path, bootstrap: str, ch: dict, *, name: str = "", extra: dict | None = None) -> dict:
     """An isolated worker with short group timings, so a dead member leaves the group quickly."""
+    tmp.mkdir(parents=True, exist_ok=True)
     return worker_env(tmp, bootstrap, ch, name=name, extra={
         "STREAMER_TOPIC_PARTITIONS": "2",
         "STREAMER_KAFKA_SESSION_TIMEOUT": "8",
@@ -196,3 +198,22 @@ class Timeline:
     def __call__(self, step: str) -> None:
         self.marks.append((step, time.monotonic() - self.t0))
         print(f"[{self.name}] {self.marks[-1][1]:6.1f} s  {step}", flush=True)
+
+
+def assignments(bootstrap: str, group: str, topic: str) -> list[list[int]]:
+    """Partitions of `topic` held by each member of the consumer group (empty while rebalancing)."""
+    from kafka import KafkaAdminClient
+
+    logging.getLogger("kafka.admin").setLevel(logging.ERROR)  # Faust's metadata is not the standard one
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        desc = admin.describe_groups([group])[group]
+    finally:
+        admin.close()
+    if desc["group_state"] != "Stable":
+        return []
+    out = []
+    for member in desc["members"]:
+        parts = member["member_assignment"]["assigned_partitions"] if member["member_assignment"] else []
+        out.append(sorted(p for a in parts if a["topic"] == topic for p in a["partitions"]))
+    return out

@@ -22,7 +22,7 @@ TYPES = ("bulk_export", "patient_sweep", "odd_hours", "export_destination")
 @pytest.fixture(scope="session")
 def history():
     """events (canonical), incidents (simulator labels), enriched (engine without a batch
-    model), start (ms of the first day), days."""
+    model), start (ms of the first day), end (ms after the last event)."""
     sim = Simulation(seed=5, users=40, days=6, incidents_per_type=1, types=TYPES, warmup_days=3)
     events = list(sim.events())
     engine = Engine()
@@ -30,8 +30,9 @@ def history():
     for i in range(0, len(events), 1000):
         enriched += [e for e, _ in engine.process_many(events[i:i + 1000])]
     start = parse_time(events[0]["event_time"]) // DAY * DAY
+    end = parse_time(events[-1]["event_time"]) + 1
     return SimpleNamespace(events=events, incidents=sim.labels(), enriched=enriched, start=start,
-                           days=6)
+                           end=end)
 
 
 def _fill(store, history):

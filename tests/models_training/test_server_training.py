@@ -16,7 +16,7 @@ NAME = "batch"
 
 def test_train_evaluate_promote_rollback(stored_history, history, tmp_path):
     store, reg = stored_history, tmp_path / "registry"
-    start, warm, end = history.start, history.start + 3 * DAY, history.start + history.days * DAY
+    start, warm, end = history.start, history.start + 3 * DAY, history.end
     quiet = {"registry_dir": reg, "n_estimators": 30, "min_rows": 800, "progress": False,
              "log": lambda m: None}
     ds = pull_features(store, start, end, progress=False)
@@ -27,8 +27,8 @@ def test_train_evaluate_promote_rollback(stored_history, history, tmp_path):
 
     v1 = train_model(store, start, warm, **quiet)["version"]
 
-    # analysts resolve the rule alerts of the history: true when they touch an incident
-    engine, alerts = Engine(), {}
+    # analysts resolve the alerts of a run with v1: true when they touch an incident
+    engine, alerts = Engine(model=registry.load(NAME, v1, reg)), {}
     for i in range(0, len(history.events), 2000):
         for _, new in engine.process_many(history.events[i:i + 2000]):
             alerts.update((a["alert_id"], a) for a in new)
