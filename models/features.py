@@ -462,7 +462,7 @@ class PeerStats:
     __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays",
                  "cdays", "n_cdays", "pending")
     _STATE = __slots__[:-1]
-    PENDING_DAYS = 3
+    PENDING_DAYS = 2
 
     def __init__(self) -> None:
         self.n_hours = 0
@@ -542,13 +542,13 @@ class PeerStats:
                         row[h] += 1
 
     def day_share(self, cls: int, hour: int, min_days: int) -> float:
-        """Share of calendar days on which some member of class `cls` worked at this hour or a
-        neighbouring one (at most the sum of the three); -1 with fewer than `min_days` days."""
+        """Share of calendar days on which some member of class `cls` worked within 2 h of this
+        hour (at most the sum over those hours); -1 with fewer than `min_days` days."""
         n = self.n_cdays[cls]
         if n < min_days:
             return -1.0
         row = self.cdays[cls]
-        return min((row[hour - 1] + row[hour] + row[(hour + 1) % 24]) / n, 1.0)
+        return min(sum(row[(hour + d) % 24] for d in (-2, -1, 0, 1, 2)) / n, 1.0)
 
     def share(self, cls: int, hour: int, min_days: int) -> float:
         """Member-days of shift class `cls` (3: all) active at this hour of day, plus those at the

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     # --- Detection and models --------------------------------------------------------------
     rules_dir: str = Field("", description="Folder of detector rules; empty: schemas/rules in the project.")
     model_registry: str = Field(str(var_dir() / "models"), description="Folder of trained model artifacts.")
+    model_name: str = Field("", description=(
+        "Registry model scored in batches by the worker (promote/rollback are picked up live); "
+        "empty: online models only."))
+    model_reload_seconds: float = Field(5.0, gt=0, description="How often the worker checks the registry for a promoted model.")
+    score_batch_size: int = Field(500, ge=1, le=10000, description="Events scored per batch at most (batch models score a batch in one call).")
+    score_batch_seconds: float = Field(0.05, gt=0, le=5, description="Longest wait to fill a scoring batch (adds to alert latency).")
     roster_file: str = Field("", description="Roster CSV loaded at start (the roster topic updates it).")
     watchlist_file: str = Field("", description="Watchlist CSV loaded at start (the watchlist topic updates it).")
 

@@ -9,7 +9,8 @@ Evidence, in order (the engine computes both features, see models/features.py):
     so a new technologist at 03:00 is normal when the department has a night shift;
   * how often those peers as a group cover the hour (`peer_days`: share of calendar days on which
     one of them worked then), so the on-call nights day-shift radiologists take in turn are routine
-    even though each of them works few. Needs `peer_min_days` calendar days of the group.
+    even though each of them works few (within 2 h: a rota's hours vary). Without
+    `peer_min_days` calendar days of the group behind that share, nothing is judged.
 A user without a profile whose group has too little history is not judged. Fires once the hour
 holds `min_events` record accesses (views, exports), not on a stray login.
 """
@@ -35,8 +36,8 @@ class OddHours(Detector):
             return []  # own habit, routine for the peers, or nothing to judge against
         k = ctx["hour_class"]
         days = ctx["hour_peer"].day_share(k, ctx["hour"], p["peer_min_days"])
-        if days > p["peer_days"]:
-            return []  # the group covers this hour on many days (an on-call rota)
+        if days < 0 or days > p["peer_days"]:
+            return []  # the group covers this hour on many days (an on-call rota), or too young
         explanation = [item("hour_activity_peer", peer, p["peer_max"], "peer")]
         who = f"other {ctx['peer_group']} staff"
         if own >= 0:

@@ -81,7 +81,7 @@ def calibrate_threshold(scores: np.ndarray, users: list[str], times: np.ndarray,
             chosen = float(t)
             break
     n = am.count(scores, chosen)
-    out = {"threshold": round(chosen, 6), "budget_per_1000_user_days": budget,
+    out = {"threshold": chosen, "budget_per_1000_user_days": budget,
            "alerts": n, "alerts_per_1000_user_days": round(am.per_1000(n), 3),
            "user_days": am.user_days, "events": int(len(scores))}
     if labels is not None and event_ids is not None:

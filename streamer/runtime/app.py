@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     t_dead, t_sink_retry = topic("deadletter", False), topic("sink-retry", False)
     t_ticks, t_notify_retry = topic("alert-ticks"), topic("notify-retry")
 
-    user_state = app.Table("user-state", default=None, partitions=P,
+    user_state = app.Table("user-state", default=None, partitions=P, use_partitioner=True,
                            key_type=bytes, value_type=bytes)  # bytes -> "raw" codec
 
     # alert pipeline state and delivery log, one pipeline per partition (keys "p<partition>/...")
@@ -142,44 +142,64 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
     @app.agent(t_events)
     async def score(stream):
+        """Micro-batches (size/time bounded) so batch models score many events per call and each
+        user's state is written once per batch. The state table uses the producer's partitioner
+        on the raw user-id key: the same partition as the events topic (co-partitioned)."""
         eng = ctx["engine"]
         last_flush, max_event_ms = time.monotonic(), 0
-        async for ev in stream.events():
+        async for values in stream.take(settings.score_batch_size, within=settings.score_batch_seconds):
             if time.monotonic() - last_flush > 5.0 and max_event_ms:
                 # incidents idle past their gap resolve (event time is the clock)
                 last_flush = time.monotonic()
                 for a in eng.flush(max_event_ms):
                     await t_alerts.send(key=str(a.get("user_id", "")).encode(), value=orjson.dumps(a))
-            key = ev.key or b""
-            try:
-                event = orjson.loads(ev.value)
-                uid = event["user"]["id"]
+            batch, users = [], set()
+            for value in values:
+                try:
+                    event = orjson.loads(value)
+                    uid = event["user"]["id"]
+                    if not isinstance(uid, str) or not uid or not _event_ms(event):
+                        raise ValueError("user.id and a valid event_time are required")
+                except Exception as exc:
+                    METRICS.inc("score.failed")
+                    await t_dead.send(value=dead_letter(f"not a scorable event: {exc!r}", value, stage="score"))
+                    continue
+                batch.append(event)
+                users.add(uid)
+            if not batch:
+                continue
+            for uid in users:
                 key = uid.encode()
                 if key not in loaded:
                     blob = user_state.get(key)
                     if blob:
                         eng.import_user(uid, blob)
                     loaded.add(key)
-                enriched, alerts = eng.process(event)
-                user_state[key] = eng.export_user(uid)
-                max_event_ms = max(max_event_ms, _event_ms(enriched))
+            try:
+                results = eng.process_many(batch)
             except Exception as exc:
-                log.exception("scoring failed for an event of %r", key)
-                METRICS.inc("score.failed")
-                await t_dead.send(value=dead_letter(f"scoring failed: {exc!r}", ev.value, stage="score",
-                                                    message=ev.message))
+                log.exception("scoring failed for a batch of %d events", len(batch))
+                METRICS.inc("score.failed", len(batch))
+                for event in batch:
+                    await t_dead.send(value=dead_letter(f"scoring failed: {exc!r}", orjson.dumps(event),
+                                                        stage="score"))
                 continue
-            await t_enriched.send(key=key, value=orjson.dumps(enriched))
-            for a in alerts:
-                await t_alerts.send(key=key, value=orjson.dumps(a))
-            METRICS.inc("score.events")
-            METRICS.inc("score.alerts", len(alerts))
+            for uid in users:
+                user_state[uid.encode()] = eng.export_user(uid)
+            for enriched, alerts in results:
+                key = enriched["user"]["id"].encode()
+                max_event_ms = max(max_event_ms, _event_ms(enriched))
+                await t_enriched.send(key=key, value=orjson.dumps(enriched))
+                for a in alerts:
+                    await t_alerts.send(key=key, value=orjson.dumps(a))
+            METRICS.inc("score.events", len(batch))
+            METRICS.inc("score.alerts", sum(len(a) for _, a in results))
 
     # ---------------------------------------------------------------- sinks
     async def _write(kind: str, rows: list[dict]) -> bool:
         """Insert with bounded retries off the event loop; False when the batch must be parked."""
         st = ctx["store"]
-        insert = st.insert_events if kind == "events" else st.insert_alerts
+        insert = (lambda r: _insert_events_and_scores(st, r)) if kind == "events" else st.insert_alerts
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + settings.sink_retry_seconds
         delay = 0.2
@@ -379,6 +399,16 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     return app
 
 
+def _insert_events_and_scores(store, rows: list[dict]) -> int:
+    """Enriched events, then the batch/shadow model scores they carry (model_scores table)."""
+    n = store.insert_events(rows)
+    if any("model_score" in r.get("enrichment", {}) or "shadow_score" in r.get("enrichment", {}) for r in rows):
+        from models.training.scores import insert_scores
+
+        insert_scores(store, rows)
+    return n
+
+
 def _lag(app) -> dict[str, int]:
     """Messages behind per 'topic:partition' of this worker's assignment."""
     out = {}
@@ -450,7 +480,18 @@ def build_stages(settings: Settings, ctx: dict) -> None:
 def build_engine(settings: Settings):
     from streamer.score.engine import Engine
 
-    eng = Engine()
+    watcher = None
+    if settings.model_name:
+        from models.registry import ModelWatcher
+
+        watcher = ModelWatcher(settings.model_name, settings.model_registry,
+                               interval=settings.model_reload_seconds)
+    rules = None
+    if settings.rules_dir:
+        from models.rules import load_rules
+
+        rules = load_rules(settings.rules_dir)
+    eng = Engine(rules, watcher=watcher)
     if settings.roster_file:
         eng.load_roster_csv(settings.roster_file)
     if settings.watchlist_file:

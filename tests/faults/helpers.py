@@ -217,3 +217,23 @@ def assignments(bootstrap: str, group: str, topic: str) -> list[list[int]]:
         parts = member["member_assignment"]["assigned_partitions"] if member["member_assignment"] else []
         out.append(sorted(p for a in parts if a["topic"] == topic for p in a["partitions"]))
     return out
+
+
+def fast_alerting(folder: Path) -> Path:
+    """schemas/alerting with group_wait 1 s and group_interval 2 s on every route."""
+    import shutil
+
+    import yaml
+
+    from streamer.paths import schemas_dir
+
+    shutil.copytree(schemas_dir() / "alerting", folder)
+    routes = yaml.safe_load((folder / "routes.yaml").read_text())
+
+    def speed_up(route: dict) -> None:
+        route.update(group_wait="1s", group_interval="2s")
+        for child in route.get("routes", []):
+            speed_up(child)
+    speed_up(routes["route"])
+    (folder / "routes.yaml").write_text(yaml.safe_dump(routes))
+    return folder

@@ -32,7 +32,7 @@ def _caught(alerts, history) -> set[str]:
 def test_train_label_retrain_replay(chdb_history, history, tmp_path):
     store, reg = chdb_history, tmp_path / "registry"
     start, warm, end = history.start, history.start + 3 * DAY, history.end
-    quiet = {"registry_dir": reg, "n_estimators": 40, "min_rows": 500, "progress": False, "log": lambda m: None}
+    quiet = {"registry_dir": reg, "n_estimators": 25, "min_rows": 500, "progress": False, "log": lambda m: None}
 
     # 1. a first version on the warm-up days: no labels yet, forest only
     first = train_model(store, start, warm, **quiet)

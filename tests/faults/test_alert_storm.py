@@ -1,0 +1,103 @@
+"""Alert storm with a receiver outage, then a worker restart between two notifications of a group.
+
+One terminated user performs hundreds of views (every one a hit extending ONE incident) while the
+PagerDuty and webhook receiver answers 503: the dispatcher retries, parks the page on notify-retry,
+and delivers it once the receiver is back - exactly one page, none lost. The worker is then
+restarted (SIGTERM, as a deploy does); a failed-login burst of the same user adds a second alert to
+the same group: exactly one more notification, the first one is not sent again (the pipeline state
+and delivery log were recovered from their changelogs)."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from tests.faults.helpers import T0_MS, Timeline, event, fast_alerting, fault_env, produce, write_roster
+from tests.integration.receiver import Recorder
+from tests.integration.worker import WorkerProcess, wait_for
+
+pytestmark = [pytest.mark.kafka, pytest.mark.clickhouse, pytest.mark.slow]
+
+GHOST, STORM = "ghost0", 300
+
+
+def _pages(rx: Recorder) -> list[dict]:
+    """PagerDuty events the receiver accepted."""
+    return [orjson.loads(r["body"]) for r in rx.delivered("/pagerduty")]
+
+
+def _page_id(page: dict) -> str:
+    return page["payload"]["custom_details"]["notification_id"]
+
+
+def _detectors(page: dict) -> set[str]:
+    return {a["detector"] for a in page["payload"]["custom_details"]["alerts"]}
+
+
+def test_alert_storm_with_receiver_outage_and_restart(tmp_path, kafka_bootstrap, clickhouse_server,
+                                                       store_for, cleanup):
+    step = Timeline("alert storm")
+    rx = Recorder().__enter__()
+    cleanup(lambda: rx.__exit__(None, None, None))
+    rx.fail_with = 503
+    env = fault_env(tmp_path, kafka_bootstrap, clickhouse_server, extra={
+        "STREAMER_ROSTER_FILE": str(write_roster(tmp_path / "roster.csv", [GHOST])),
+        "STREAMER_ALERTING_DIR": str(fast_alerting(tmp_path / "alerting")),
+        "STREAMER_SINK_RETRY_SECONDS": "4",          # also the dispatcher's retry budget before parking
+        "STREAMER_WEBHOOK_URL": rx.url + "/webhook",
+        "STREAMER_WEBHOOK_SECRET": "storm-secret",
+        "STREAMER_PAGERDUTY_URL": rx.url + "/pagerduty",
+        "STREAMER_PAGERDUTY_ROUTING_KEY": "R0UTINGKEY0000000000000000000000",
+        "STREAMER_ALERTMANAGER_URL": ""})
+    raw, log = env["STREAMER_TOPIC_PREFIX"] + "raw", tmp_path / "worker.log"
+    store = store_for(clickhouse_server, env["STREAMER_CLICKHOUSE_DATABASE"])
+    current = [WorkerProcess(env, log).start()]
+    cleanup(lambda: current[0].stop())
+    wait_for(store.ready, 120, what=lambda: current[0].log_tail())
+    step("worker up; receiver answers 503")
+
+    storm = [event("storm", i, GHOST) for i in range(STORM)]
+    produce(kafka_bootstrap, raw, storm)
+    wait_for(lambda: "parked after" in current[0].log_tail(400), 90,
+             what=lambda: f"a notification parked on notify-retry; log:\n{current[0].log_tail()}")
+    failed = [r for r in rx.requests if r["path"] == "/pagerduty"]
+    assert failed and all(r["status"] == 503 for r in failed)
+    time.sleep(3)
+    rx.fail_with = None
+    step(f"receiver back after {len(failed)} refused page attempt(s)")
+
+    wait_for(lambda: _pages(rx), 90, what=lambda: f"the parked page to be delivered; log:\n{current[0].log_tail()}")
+    step("page delivered from notify-retry")
+    incident = wait_for(lambda: (rows := store.incidents(GHOST)) and rows[-1][1] >= STORM and rows, 90,
+                        what=lambda: f"the storm's alert rows: {store.incidents(GHOST)}")
+    assert incident == [(incident[0][0], STORM)], "the storm is one incident counting every event"
+    time.sleep(5)   # a few group intervals, so anything still due is delivered before the restart
+    before = _pages(rx)
+    refused = {_page_id(orjson.loads(r["body"])) for r in rx.requests
+               if r["path"] == "/pagerduty" and r["status"] >= 300}
+    assert refused <= {_page_id(p) for p in before}, "a page refused during the outage was never delivered"
+    assert "inactive_user" in _detectors(before[0])
+
+    current[0].stop()   # SIGTERM, as a deploy restarts the service
+    current[0] = WorkerProcess(env, log).start()
+    step("worker restarted")
+    burst = [event("burst", i, GHOST, action="login_failed", ms=T0_MS + (STORM + i) * 1000) for i in range(12)]
+    produce(kafka_bootstrap, raw, burst)
+    wait_for(lambda: any("failed_login_burst" in _detectors(p) for p in _pages(rx)), 120,
+             what=lambda: f"the second notification of the group; log:\n{current[0].log_tail()}")
+    time.sleep(5)
+    step(f"pages: {len(before)} before the restart, {len(_pages(rx)) - len(before)} after")
+
+    pages = _pages(rx)
+    after = pages[len(before):]
+    assert {p["event_action"] for p in pages} == {"trigger"}
+    assert len({p["dedup_key"] for p in pages}) == 1, "one PagerDuty incident for the user's group"
+    ids = [_page_id(p) for p in pages]
+    assert len(ids) == len(set(ids)), f"a notification was paged twice: {ids}"
+    assert all(a["user_id"] == GHOST for p in pages for a in p["payload"]["custom_details"]["alerts"])
+    assert after and not any("failed_login_burst" in _detectors(p) for p in before)
+    hooks = [r["headers"].get("X-Notification-Id") for r in rx.delivered("/webhook")]
+    assert len(hooks) >= 2 and len(hooks) == len(set(hooks)), f"webhook notifications repeated: {hooks}"
+    assert store.incidents(GHOST, "failed_login_burst"), "the burst's alert reached ClickHouse"

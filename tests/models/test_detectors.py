@@ -1,0 +1,164 @@
+"""Focused tests of the detectors whose judgement depends on history: working hours (own profile,
+same-shift peers, rotas), export destinations (department knowledge, learning), dormancy (own
+last activity), bulk export (realistic volumes, one incident per day)."""
+
+from __future__ import annotations
+
+from models.sample_traffic import START, event, user
+from streamer.score.engine import Engine
+
+HOUR = 3_600_000
+DAY = 86_400_000
+EXT = {"type": "dicom_node", "id": "PARTNER_AE", "external": True}
+
+
+def _shift(engine, who, day, start_h, hours=8, step_min=30, dept_study="ct"):
+    """One working day of views of `who` from start_h for `hours` hours; returns alerts."""
+    out = []
+    t = START + day * DAY + start_h * HOUR
+    for i in range(hours * 60 // step_min):
+        ms = t + i * step_min * 60_000
+        _, alerts = engine.process(event(f"{who['id']}-{ms}", ms, who, "view", patient=f"P{i}",
+                                         study={"uid": f"1.{i}", "department": dept_study}))
+        out += alerts
+    return out
+
+
+def _night_visit(engine, who, day, hour, n=6):
+    out = []
+    for i in range(n):
+        ms = START + day * DAY + hour * HOUR + i * 120_000
+        _, alerts = engine.process(event(f"{who['id']}-n{ms}", ms, who, "view", patient=f"Q{i}",
+                                         study={"uid": f"2.{i}", "department": "ct"}))
+        out += alerts
+    return [a for a in out if a["detector"] == "odd_hours"]
+
+
+def _hospital(engine, days, techs_day=6, techs_night=2, rota=None):
+    """Technologists of dept ct (day and night shifts); optionally day radiologists with an
+    on-call rota (one of them works 01:00-02:30 every night)."""
+    day_t = [user(f"td{i}", "technologist", "ct") for i in range(techs_day)]
+    night_t = [user(f"tn{i}", "technologist", "ct") for i in range(techs_night)]
+    for d in range(days):
+        for u in day_t:
+            _shift(engine, u, d, 8)
+        for u in night_t:
+            _shift(engine, u, d, 22 if d else 0)
+        for k, u in enumerate(rota or ()):
+            _shift(engine, u, d, 8)
+            if d % len(rota) == k:
+                _shift(engine, u, d, 1, hours=1, step_min=15)
+    return day_t, night_t
+
+
+def test_day_shift_technologist_at_3am_is_odd_although_the_night_shift_works():
+    engine = Engine()
+    day_t, night_t = _hospital(engine, 10)
+    assert _night_visit(engine, day_t[0], 10, 3)          # own profile + day-shift peers
+    assert not _night_visit(engine, night_t[0], 10, 3)    # their own shift
+
+
+def test_a_new_user_is_judged_by_the_whole_group():
+    engine = Engine()
+    _hospital(engine, 10)
+    newcomer = user("tnew", "technologist", "ct")
+    assert not _night_visit(engine, newcomer, 10, 3)  # the group works nights: no profile, no alert
+    clerk = user("snew", "referring_physician", "ct")
+    for d in range(10):
+        for i in range(6):
+            _shift(engine, user(f"rp{i}", "referring_physician", "ct"), d, 9, hours=6)
+    assert _night_visit(engine, clerk, 10, 3)  # nobody of that group ever works at 03:00
+
+
+def test_on_call_rota_of_day_radiologists_is_routine():
+    engine = Engine()
+    rota = [user(f"rad{i}", "radiologist", "ct") for i in range(5)]
+    _hospital(engine, 12, rota=rota)
+    fired = _night_visit(engine, rota[0], 12, 2)
+    assert not fired, fired[0]["summary"]
+
+
+def test_too_little_group_history_judges_nothing():
+    engine = Engine()
+    day_t, _ = _hospital(engine, 2)
+    assert not _night_visit(engine, day_t[0], 2, 3)
+
+
+def _export(engine, eid, ms, who, dest, **study):
+    return engine.process(event(eid, ms, who, "export", patient="P1", destination=dest,
+                                study={"uid": eid, "department": "ct", **study}))[1]
+
+
+def test_department_destination_is_not_new_for_a_colleague():
+    engine = Engine()
+    rads = [user(f"r{i}", "radiologist", "ct") for i in range(8)]
+    t = START + 9 * HOUR
+    for i in range(40):  # the department learns its destinations
+        _export(engine, f"l{i}", t + i * 600_000, rads[i % 3], EXT)
+    assert not _export(engine, "x1", t + DAY, rads[5], EXT)  # a colleague's first use
+    rogue = {"type": "dicom_node", "id": "UNKNOWN_AE", "external": True}
+    alerts = _export(engine, "x2", t + DAY + HOUR, rads[6], rogue)
+    assert [a["detector"] for a in alerts] == ["export_destination"]
+    assert "neither they nor ct used" in alerts[0]["summary"]
+
+
+def test_risky_channel_alerts_even_while_learning_and_after_one_colleague():
+    engine = Engine()
+    a, b = user("ra", "radiologist", "ct"), user("rb", "radiologist", "ct")
+    cloud = {"type": "cloud", "id": "dropbox.com/x", "external": True}
+    assert [x["detector"] for x in _export(engine, "c1", START + 9 * HOUR, a, cloud)] == \
+        ["export_destination"]
+    assert [x["detector"] for x in _export(engine, "c2", START + 10 * HOUR, b, cloud)] == \
+        ["export_destination"]
+    assert not _export(engine, "c3", START + 11 * HOUR, a, cloud)  # their own, known by now
+    internal = {"type": "dicom_node", "id": "PACS_B", "external": False}
+    assert not _export(engine, "c4", START + 12 * HOUR, b, internal)
+
+
+def test_dormancy_counts_from_own_last_activity_not_from_process_start(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("user_id,name,roles,department,status,end_date\n"
+                      "a,A,technologist,ct,active,\nb,B,technologist,ct,active,\n")
+    engine = Engine(roster=str(roster))
+    a, b = user("a", "technologist", "ct"), user("b", "technologist", "ct")
+    engine.process(event("a0", START + 9 * HOUR, a, "login"))
+    # b appears for the first time 20 days later: back from leave or a new hire, not dormant
+    assert not engine.process(event("b0", START + 20 * DAY, b, "login"))[1]
+    assert not engine.process(event("a1", START + 6 * DAY, a, "login"))[1]  # a week's leave
+    alerts = engine.process(event("a2", START + 26 * DAY, a, "login"))[1]
+    assert [x["detector"] for x in alerts] == ["dormant_account"]
+    assert alerts[0]["explanation"][0]["value"] == 20.0
+
+
+def test_failed_logins_do_not_end_dormancy():
+    engine = Engine()
+    a = user("a", "technologist", "ct")
+    engine.process(event("a0", START, a, "login"))
+    engine.process(event("a1", START + 10 * DAY, a, "login_failed", outcome="minor_failure"))
+    alerts = engine.process(event("a2", START + 16 * DAY, a, "login"))[1]
+    assert [x["detector"] for x in alerts] == ["dormant_account"]
+
+
+def test_gigabytes_of_a_few_studies_are_not_bulk_export():
+    engine = Engine()
+    rad = user("r", "radiologist", "ct")
+    dest = {"type": "dicom_node", "id": "TUMOUR_BOARD", "external": False}
+    alerts = []
+    for i in range(4):  # four big CT studies, 3.5 GB in an hour
+        alerts += _export(engine, f"e{i}", START + 9 * HOUR + i * 600_000, rad, dest,
+                          instances=1800, bytes=900 << 20)
+    assert not [a for a in alerts if a["detector"] == "bulk_export"]
+
+
+def test_bulk_export_is_one_incident_while_the_day_window_stays_high():
+    engine = Engine()
+    rad = user("r", "radiologist", "ct")
+    dest = {"type": "dicom_node", "id": "TUMOUR_BOARD", "external": False}
+    ids = set()
+    for i in range(200):  # mass export, then ordinary exports later that day
+        for a in _export(engine, f"m{i}", START + 9 * HOUR + i * 5000, rad, dest):
+            ids.add(a["alert_id"]) if a["detector"] == "bulk_export" else None
+    for i in range(3):
+        for a in _export(engine, f"o{i}", START + 15 * HOUR + i * HOUR, rad, dest):
+            ids.add(a["alert_id"]) if a["detector"] == "bulk_export" else None
+    assert len(ids) == 1
