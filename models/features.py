@@ -106,8 +106,13 @@ _DISTINCT = [distinct_estimate(x) for x in range(SKETCH + 1)]
 _DISTINCT_MAX = _DISTINCT[-1]
 
 
+def _zeros(n: int) -> array:
+    return array("I", bytes(4 * n))
+
+
 class UserState:
-    """Everything the engine keeps about one user. Plain lists and ints for a fast hot path."""
+    """Everything the engine keeps about one user. Counters live in uint32 arrays (as fast to
+    update as lists, and serialised by a memory copy); the rest are ints and small lists."""
 
     __slots__ = ("heads", "rings", "tot", "hour_id", "hour_acc", "day_id", "day_acc", "life",
                  "first_ms", "last_ms", "prev_ms", "ok_ms", "sk_base", "psk", "ssk", "pbits", "dests",
@@ -117,12 +122,12 @@ class UserState:
 
     def __init__(self) -> None:
         self.heads = [-1, -1, -1]
-        self.rings = [[0] * (n * NC) for _, n in RINGS]
-        self.tot = [[0] * NC for _ in RINGS]
+        self.rings = [_zeros(n * NC) for _, n in RINGS]
+        self.tot = [_zeros(NC) for _ in RINGS]
         self.hour_id = -1
-        self.hour_acc = [0] * NC
+        self.hour_acc = _zeros(NC)
         self.day_id = -1
-        self.day_acc = [0] * NC
+        self.day_acc = _zeros(NC)
         self.life = [0] * NC + [0, 0]  # counters, events, late events
         self.first_ms = 0
         self.last_ms = 0
@@ -181,7 +186,7 @@ class UserState:
         if hid != self.hour_id:
             if self.hour_id >= 0:
                 closed_h = self.hour_acc
-            self.hour_acc = [0] * NC
+            self.hour_acc = _zeros(NC)
             self.hour_id = hid
             self.flags &= ~1
         did = ms // DAY
@@ -190,7 +195,7 @@ class UserState:
                 closed_d = self.day_acc
                 if not flags & 4 and self.hmask:
                     self.learn_hours(self.hmask)
-            self.day_acc = [0] * NC
+            self.day_acc = _zeros(NC)
             self.day_id = did
             self.hmask = 0
             self.flags &= ~6
@@ -374,8 +379,7 @@ class UserState:
         r0, r1, r2 = self.rings
         t0, t1, t2 = self.tot
         raw = b"".join((
-            head,
-            array("I", r0 + r1 + r2 + t0 + t1 + t2 + self.hour_acc + self.day_acc).tobytes(),
+            head, r0, r1, r2, t0, t1, t2, self.hour_acc, self.day_acc,
             array("Q", life).tobytes(),
             self.psk.tobytes(), self.ssk.tobytes(), self.pbits, self.dprof,
             array("I", self.dests + self.hosts + self.depts).tobytes(),
@@ -398,7 +402,7 @@ class UserState:
          s.risk_ms, s.break_glass_ms) = _HEADER.unpack_from(raw, 0)
         s.heads = [h0, h1, h2]
         pos = _HEADER.size
-        values = array("I", raw[pos:pos + 4 * _N_COUNTERS]).tolist()
+        values = array("I", raw[pos:pos + 4 * _N_COUNTERS])
         pos += 4 * _N_COUNTERS
         s.life = array("Q", raw[pos:pos + 8 * (NC + 2)]).tolist()
         pos += 8 * (NC + 2)

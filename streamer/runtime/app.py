@@ -111,25 +111,31 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     # ---------------------------------------------------------------- normalize
     @app.agent(t_raw)
     async def normalize(stream):
+        """Raw records in small batches (no table here, so take_events is safe); every record ends
+        as canonical events or a dead letter carrying its topic/partition/offset and key."""
         from streamer.normalize import normalize_record
 
-        async for ev in stream.events():
-            msg = ev.message
-            try:
-                events, dead = normalize_record(ev.value or b"", topic=msg.topic, partition=msg.partition,
-                                                offset=msg.offset, key=ev.key)
-            except Exception as exc:  # the parser promises not to raise; belt and braces
-                log.exception("normalize failed at %s/%s/%s", msg.topic, msg.partition, msg.offset)
-                events, dead = [], None
-                await t_dead.send(value=dead_letter(f"normalizer error: {exc!r}", ev.value, stage="normalize",
-                                                    message=msg))
-            for e in events:
-                await t_events.send(key=e["user"]["id"].encode(), value=orjson.dumps(e))
-            for d in dead or ():
-                await t_dead.send(key=ev.key, value=orjson.dumps(d))
-            METRICS.inc("normalize.in")
-            METRICS.inc("normalize.events", len(events))
-            METRICS.inc("normalize.rejected", len(dead or ()))
+        async for batch in stream.take_events(settings.score_batch_size, within=settings.score_batch_seconds):
+            n_events = n_dead = 0
+            for ev in batch:
+                msg = ev.message
+                try:
+                    events, dead = normalize_record(ev.value or b"", topic=msg.topic, partition=msg.partition,
+                                                    offset=msg.offset, key=ev.key)
+                except Exception as exc:  # the parser promises not to raise; belt and braces
+                    log.exception("normalize failed at %s/%s/%s", msg.topic, msg.partition, msg.offset)
+                    events, dead = [], []
+                    await t_dead.send(key=ev.key, value=dead_letter(f"normalizer error: {exc!r}", ev.value,
+                                                                    stage="normalize", message=msg))
+                for e in events:
+                    await t_events.send(key=e["user"]["id"].encode(), value=orjson.dumps(e))
+                for d in dead:
+                    await t_dead.send(key=ev.key, value=orjson.dumps(d))
+                n_events += len(events)
+                n_dead += len(dead)
+            METRICS.inc("normalize.in", len(batch))
+            METRICS.inc("normalize.events", n_events)
+            METRICS.inc("normalize.rejected", n_dead)
 
     # ---------------------------------------------------------------- score
     loaded: set[bytes] = set()

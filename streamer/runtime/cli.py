@@ -11,6 +11,9 @@ log = logging.getLogger(__name__)
 
 def run_worker(settings, *, loglevel: str = "INFO") -> int:
     """Create topics, build the stages, run the Faust worker until SIGTERM/SIGINT."""
+    from streamer import logsafe
+
+    logsafe.install(settings)  # first: no log record may carry a secret or a patient identifier
     import faust
 
     from streamer.runtime.app import build_stages, create_app

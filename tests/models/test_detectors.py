@@ -34,7 +34,7 @@ def _night_visit(engine, who, day, hour, n=6):
     return [a for a in out if a["detector"] == "odd_hours"]
 
 
-def _hospital(engine, days, techs_day=6, techs_night=2, rota=None):
+def _hospital(engine, days, techs_day=10, techs_night=3, rota=None):
     """Technologists of dept ct (day and night shifts); optionally day radiologists with an
     on-call rota (one of them works 01:00-02:30 every night)."""
     day_t = [user(f"td{i}", "technologist", "ct") for i in range(techs_day)]
@@ -53,9 +53,9 @@ def _hospital(engine, days, techs_day=6, techs_night=2, rota=None):
 
 def test_day_shift_technologist_at_3am_is_odd_although_the_night_shift_works():
     engine = Engine()
-    day_t, night_t = _hospital(engine, 10)
-    assert _night_visit(engine, day_t[0], 10, 3)          # own profile + day-shift peers
-    assert not _night_visit(engine, night_t[0], 10, 3)    # their own shift
+    day_t, night_t = _hospital(engine, 14)
+    assert _night_visit(engine, day_t[0], 14, 3)          # own profile + day-shift peers
+    assert not _night_visit(engine, night_t[0], 14, 3)    # their own shift
 
 
 def test_a_new_user_is_judged_by_the_whole_group():
@@ -65,8 +65,8 @@ def test_a_new_user_is_judged_by_the_whole_group():
     assert not _night_visit(engine, newcomer, 10, 3)  # the group works nights: no profile, no alert
     clerk = user("snew", "referring_physician", "ct")
     for d in range(10):
-        for i in range(6):
-            _shift(engine, user(f"rp{i}", "referring_physician", "ct"), d, 9, hours=6)
+        for i in range(8):
+            _shift(engine, user(f"rp{i}", "referring_physician", "ct"), d, 9, hours=6, step_min=60)
     assert _night_visit(engine, clerk, 10, 3)  # nobody of that group ever works at 03:00
 
 
