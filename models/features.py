@@ -441,7 +441,7 @@ def profile_class(p) -> int:
     x = sum(p[h] * _COS[h] for h in range(24))
     y = sum(p[h] * _SIN[h] for h in range(24))
     centre = (math.atan2(y, x) * 12 / math.pi) % 24
-    return 0 if 5 <= centre < 16 else 1 if centre < 22 else 2
+    return 0 if 5 <= centre < 16 else 1 if 16 <= centre < 22 else 2
 
 
 def _natural(m: float, var: float, k: float) -> tuple[float, float]:
@@ -547,9 +547,10 @@ class PeerStats:
 
     def day_share(self, cls: int, hour: int, min_days: int) -> float:
         """Share of calendar days on which some member of class `cls` worked within 2 h of this
-        hour (at most the sum over those hours); -1 with fewer than `min_days` days."""
+        hour (at most the sum over those hours), over the days members of that class were seen;
+        -1 when the group has been seen on fewer than `min_days` days."""
         n = self.n_cdays[cls]
-        if n < min_days:
+        if self.n_cdays[3] < min_days or not n:
             return -1.0
         row = self.cdays[cls]
         return min(sum(row[(hour + d) % 24] for d in (-2, -1, 0, 1, 2)) / n, 1.0)

@@ -8,13 +8,16 @@
     >>> [a["detector"] for a in alerts], enriched["enrichment"]["severity"]
     (['config_change'], 'low')
 
-State. Everything about a user (windows, baselines, profile, risk, open incidents) is in a
-`UserState` that round-trips through `export_user` / `import_user` bytes: the agent keeps those
-bytes in a Faust table. Cross-user memory is in memory per process and not in the table: peer-group
-aggregates ("role|department", and "role|*" used until the department group has
-`baseline.peer_min_hours` of history) and forests (re-learned after a restart, or carried with `export_peers` /
-`import_peers`; workers may merge theirs with `merge_peers`), the password-spray map and recent
-permission grants (both short-lived). With several workers each sees the users of its partitions.
+State. Everything about a user (windows, baselines, working-hours profile, risk, open incidents)
+is in a `UserState` that round-trips through `export_user` / `import_user` bytes: the agent keeps
+those bytes in a Faust table. `import_user` of the bytes this engine exported last (and has not
+processed since) costs nothing, so the agent may import before every event. Cross-user memory is
+in memory per process and not in the table: peer-group aggregates ("role|department", and
+"role|*" used until the department group has `baseline.peer_min_hours` of history; their
+working-hours profiles per shift class) and forests (re-learned after a restart, or carried with
+`export_peers` / `import_peers`; workers may merge theirs with `merge_peers`), the password-spray
+map, recent permission grants and who sends to which export destination (`Shared`). With several
+workers each sees the users of its partitions.
 
 Clock. Event time drives windows, decay and incidents; `clock` (ms) only stamps `updated_time`.
 """

@@ -136,12 +136,16 @@ class Traffic:
         return self.h.prior_studies[dept][0]
 
     # --- one user-day -----------------------------------------------------------------------
-    def works(self, u: User, day: int, rng: random.Random) -> bool:
+    def available(self, u: User, day: int) -> bool:
+        """Employed, not on vacation and not silent (dormant) on `day`."""
         if not u.active_from <= day < u.active_until:
             return False
         if u.vacation and u.vacation[0] <= day < u.vacation[1]:
             return False
-        if u.silent and u.silent[0] <= day < u.silent[1]:
+        return not (u.silent and u.silent[0] <= day < u.silent[1])
+
+    def works(self, u: User, day: int, rng: random.Random) -> bool:
+        if not self.available(u, day):
             return False
         if self.h.weekday(day) >= 5:
             return rng.random() < u.weekend_rate
@@ -152,7 +156,7 @@ class Traffic:
         out: list = []
         rng = self.rng(u.index, day)
         base = self.h.start_ms + day * DAY_MS
-        if u.on_call:
+        if u.on_call and self.available(u, day):
             self._on_call(u, day, base, rng, out)
         if not self.works(u, day, rng):
             return out

@@ -1,5 +1,5 @@
-"""Fixtures of the fault-injection tests: a ghost roster, and the databases and workers a test
-made, cleaned up whatever happens."""
+"""Fixtures of the fault-injection tests: cleanup of what a test started (workers, receivers,
+private servers, databases), whatever happens."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def event(tag: str, i: int, user: str, *, action: str = "view", ms: int | None =
         "schema_version": 1, "event_id": f"{tag}-{i:06d}",
         "event_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1000)) + f".{t % 1000:03d}Z",
         "source": "pacs-main", "action": action,
-        "outcome": "failure" if action == "login_failed" else "success",
+        "outcome": "minor_failure" if action == "login_failed" else "success",
         "user": {"id": user, "roles": ["radiologist"], "department": "neuroradiology", "mfa": True},
         "patient": {"id": f"MRN{i % 97:04d}"},
         "study": {"uid": f"1.2.840.{i % 211}", "modality": "MR", "department": "neuroradiology"},
@@ -237,3 +237,32 @@ def fast_alerting(folder: Path) -> Path:
     speed_up(routes["route"])
     (folder / "routes.yaml").write_text(yaml.safe_dump(routes))
     return folder
+
+
+class PacedProducer(threading.Thread):
+    """Produces events at a steady rate in the background: traffic goes on while a fault happens."""
+
+    def __init__(self, bootstrap: str, topic: str, events: list[dict], per_second: float):
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.events, self.per_second = bootstrap, topic, events, per_second
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            producer = KafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5, acks="all", retries=10)
+            try:
+                start = time.monotonic()
+                for n, e in enumerate(self.events):
+                    time.sleep(max(0.0, start + n / self.per_second - time.monotonic()))
+                    producer.send(self.topic, key=e["user"]["id"].encode(), value=orjson.dumps(e))
+                producer.flush(60)
+            finally:
+                producer.close(10)
+        except BaseException as exc:  # reported by finish()
+            self.error = exc
+
+    def finish(self, timeout: float = 120) -> None:
+        self.join(timeout)
+        assert not self.is_alive(), "the producer did not finish"
+        if self.error is not None:
+            raise self.error

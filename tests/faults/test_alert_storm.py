@@ -28,6 +28,11 @@ def _pages(rx: Recorder) -> list[dict]:
     return [orjson.loads(r["body"]) for r in rx.delivered("/pagerduty")]
 
 
+def _actions(rx: Recorder) -> list[str]:
+    """event_action of every accepted PagerDuty event, in delivery order."""
+    return [p["event_action"] for p in _pages(rx)]
+
+
 def _page_id(page: dict) -> str:
     return page["payload"]["custom_details"]["notification_id"]
 
@@ -37,7 +42,8 @@ def _ids(rx: Recorder, path: str, refused: bool = False) -> set[str]:
     out = set()
     for r in list(rx.requests):
         if r["path"] == path and (r["status"] >= 300) == refused:
-            out.add(_page_id(orjson.loads(r["body"])) if path == "/pagerduty" else r["headers"]["X-Notification-Id"])
+            pd = path == "/pagerduty"
+            out.add(_page_id(orjson.loads(r["body"])) if pd else r["headers"]["X-Notification-Id"])
     return out
 
 
@@ -79,7 +85,8 @@ def test_alert_storm_with_receiver_outage_and_restart(tmp_path, kafka_bootstrap,
 
     def all_delivered() -> bool:   # every notification refused during the outage arrives later
         return all(_ids(rx, p, refused=True) <= _ids(rx, p) for p in ("/pagerduty", "/webhook"))
-    wait_for(all_delivered, 120, what=lambda: f"the parked notifications to be delivered; log:\n{current[0].log_tail()}")
+    wait_for(all_delivered, 120,
+             what=lambda: f"the parked notifications to be delivered; log:\n{current[0].log_tail()}")
     step("every refused notification delivered (from notify-retry)")
     incident = wait_for(lambda: (rows := store.incidents(GHOST)) and rows[-1][1] >= STORM and rows, 90,
                         what=lambda: f"the storm's alert rows: {store.incidents(GHOST)}")
@@ -110,3 +117,85 @@ def test_alert_storm_with_receiver_outage_and_restart(tmp_path, kafka_bootstrap,
     hooks = [r["headers"].get("X-Notification-Id") for r in rx.delivered("/webhook")]
     assert len(hooks) >= 2 and len(hooks) == len(set(hooks)), f"webhook notifications repeated: {hooks}"
     assert store.incidents(GHOST, "failed_login_burst"), "the burst's alert reached ClickHouse"
+
+
+def test_page_parked_during_outage_does_not_reopen_a_resolved_incident(tmp_path, kafka_bootstrap,
+                                                                       clickhouse_server, store_for, cleanup):
+    """The trigger refused during an outage waits on notify-retry; meanwhile the incident resolves and
+    the resolve is delivered. The late trigger must not reach PagerDuty after the resolve: that would
+    re-open a closed incident and page on-call for nothing."""
+    step = Timeline("outage then resolve")
+    rx = Recorder().__enter__()
+    cleanup(lambda: rx.__exit__(None, None, None))
+    rx.fail_with = 503
+    env = fault_env(tmp_path, kafka_bootstrap, clickhouse_server, extra={
+        "STREAMER_ROSTER_FILE": str(write_roster(tmp_path / "roster.csv", [GHOST])),
+        "STREAMER_ALERTING_DIR": str(fast_alerting(tmp_path / "alerting")),
+        "STREAMER_SINK_RETRY_SECONDS": "4",
+        "STREAMER_PAGERDUTY_URL": rx.url + "/pagerduty",
+        "STREAMER_PAGERDUTY_ROUTING_KEY": "R0UTINGKEY0000000000000000000000",
+        "STREAMER_WEBHOOK_URL": "", "STREAMER_ALERTMANAGER_URL": ""})
+    raw = env["STREAMER_TOPIC_PREFIX"] + "raw"
+    store = store_for(clickhouse_server, env["STREAMER_CLICKHOUSE_DATABASE"])
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    cleanup(worker.stop)
+    wait_for(store.ready, 120, what=lambda: worker.log_tail())
+
+    produce(kafka_bootstrap, raw, [event("hit", i, GHOST) for i in range(20)])
+    wait_for(lambda: "parked after" in worker.log_tail(400), 90, what=lambda: worker.log_tail())
+    rx.fail_with = None
+    step("trigger parked on notify-retry; receiver back")
+    # event time moves past the incident gap: the idle incident resolves (the engine flushes every 5 s)
+    later = T0_MS + 3 * 3600_000
+    produce(kafka_bootstrap, raw, [event("later", 0, "user01", ms=later)])
+    time.sleep(6)
+    produce(kafka_bootstrap, raw, [event("later", 1, "user02", ms=later + 1000)])
+
+    wait_for(lambda: {"trigger", "resolve"} <= set(_actions(rx)), 90,
+             what=lambda: f"trigger and resolve delivered (got {_actions(rx)}); log:\n{worker.log_tail()}")
+    time.sleep(3)
+    step(f"PagerDuty received, in order: {_actions(rx)}")
+    assert len({p["dedup_key"] for p in _pages(rx)}) == 1
+    assert _actions(rx)[-1] == "resolve", f"a stale trigger re-opened the resolved incident: {_actions(rx)}"
+
+
+def test_incident_open_across_a_restart_still_resolves(tmp_path, kafka_bootstrap, clickhouse_server,
+                                                       store_for, cleanup):
+    """An incident open when the worker restarts resolves once event time passes its gap, although the
+    user does nothing more: the resolve reaches PagerDuty and the alert row becomes resolved."""
+    step = Timeline("resolve after restart")
+    rx = Recorder().__enter__()
+    cleanup(lambda: rx.__exit__(None, None, None))
+    env = fault_env(tmp_path, kafka_bootstrap, clickhouse_server, extra={
+        "STREAMER_ROSTER_FILE": str(write_roster(tmp_path / "roster.csv", [GHOST])),
+        "STREAMER_ALERTING_DIR": str(fast_alerting(tmp_path / "alerting")),
+        "STREAMER_PAGERDUTY_URL": rx.url + "/pagerduty",
+        "STREAMER_PAGERDUTY_ROUTING_KEY": "R0UTINGKEY0000000000000000000000",
+        "STREAMER_WEBHOOK_URL": "", "STREAMER_ALERTMANAGER_URL": ""})
+    raw, log = env["STREAMER_TOPIC_PREFIX"] + "raw", tmp_path / "worker.log"
+    store = store_for(clickhouse_server, env["STREAMER_CLICKHOUSE_DATABASE"])
+    current = [WorkerProcess(env, log).start()]
+    cleanup(lambda: current[0].stop())
+    wait_for(store.ready, 120, what=lambda: current[0].log_tail())
+
+    produce(kafka_bootstrap, raw, [event("hit", i, GHOST) for i in range(20)])
+    wait_for(lambda: _pages(rx), 60, what=lambda: current[0].log_tail())
+    current[0].stop()
+    current[0] = WorkerProcess(env, log).start()
+    step("trigger delivered; worker restarted")
+    later = T0_MS + 3 * 3600_000
+    produce(kafka_bootstrap, raw, [event("later", 0, "user01", ms=later)])
+    time.sleep(8)
+    produce(kafka_bootstrap, raw, [event("later", 1, "user02", ms=later + 1000)])
+    wait_for(lambda: not store.missing(["later-000000", "later-000001"]), 60,
+             what=lambda: f"the restarted worker to process new events; log:\n{current[0].log_tail()}")
+
+    wait_for(lambda: "resolve" in _actions(rx), 60,
+             what=lambda: f"the resolve of {GHOST}'s incident (PagerDuty got {_actions(rx)}); "
+                          f"alert rows: {store.query(STATUS_SQL)}; log:\n{current[0].log_tail()}")
+    step(f"PagerDuty received {_actions(rx)}")
+    assert store.query(STATUS_SQL) == [("resolved",)]
+
+
+STATUS_SQL = (f"SELECT argMax(status, version) FROM {{db}}.alerts WHERE user_id = '{GHOST}' "
+              f"AND detector = 'inactive_user' GROUP BY alert_id")

@@ -1,7 +1,11 @@
 """Two workers in one consumer group, one killed with -9 mid-stream: after the session timeout the
 survivor takes over the dead worker's partitions (rebalance), recovers their tables from the
 changelogs, and every event is stored exactly once after dedup; the incidents of the dead worker's
-users continue on the survivor."""
+users continue on the survivor.
+
+Traffic goes on during the rebalance, and the SOC webhook is down (503) meanwhile, so the alert
+stage is busy retrying while the sinks keep up: the survivor must not wait forever for alerts that
+were in flight when its partitions were revoked."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import uuid
 
 import pytest
 
-from tests.faults.helpers import Timeline, assert_exact, assert_incidents_continued, assignments, fault_env, \
-    ghosts, produce, workload, write_roster
+from tests.faults.helpers import PacedProducer, Timeline, assert_exact, assert_incidents_continued, \
+    assignments, fast_alerting, fault_env, ghosts, produce, workload, write_roster
+from tests.integration.receiver import Recorder
 from tests.integration.worker import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.clickhouse, pytest.mark.slow]
@@ -20,10 +25,16 @@ pytestmark = [pytest.mark.kafka, pytest.mark.clickhouse, pytest.mark.slow]
 def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstrap, clickhouse_server,
                                                           store_for, cleanup):
     step = Timeline("rebalance")
+    rx = Recorder().__enter__()
+    cleanup(lambda: rx.__exit__(None, None, None))
+    rx.fail_with = 503
     ghost_ids = ghosts(2)   # one terminated user on each partition
     roster, name = write_roster(tmp_path / "roster.csv", ghost_ids), uuid.uuid4().hex[:8]
-    envs = [fault_env(tmp_path / w, kafka_bootstrap, clickhouse_server, name=name,
-                      extra={"STREAMER_ROSTER_FILE": str(roster)}) for w in ("a", "b")]
+    alerting = fast_alerting(tmp_path / "alerting")
+    envs = [fault_env(tmp_path / w, kafka_bootstrap, clickhouse_server, name=name, extra={
+        "STREAMER_ROSTER_FILE": str(roster), "STREAMER_ALERTING_DIR": str(alerting),
+        "STREAMER_WEBHOOK_URL": rx.url + "/webhook", "STREAMER_WEBHOOK_SECRET": "s",
+        "STREAMER_ALERTMANAGER_URL": ""}) for w in ("a", "b")]
     group, prefix = envs[0]["STREAMER_APP_ID"], envs[0]["STREAMER_TOPIC_PREFIX"]
     store = store_for(clickhouse_server, envs[0]["STREAMER_CLICKHOUSE_DATABASE"])
     a = WorkerProcess(envs[0], tmp_path / "a.log").start()
@@ -37,7 +48,8 @@ def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstr
     assert split
     step("two workers, one partition each")
 
-    first, second = workload("rb", 0, 2000, ghost_ids), workload("rb", 2000, 2600, ghost_ids)
+    # the second part, half of it alerts, streams on through the session timeout and the rebalance
+    first, second = workload("rb", 0, 2000, ghost_ids), workload("rb", 2000, 2800, ghost_ids, ghost_every=2)
     produce(kafka_bootstrap, prefix + "raw", first)
     at_kill = wait_for(lambda: store.rows() >= 300 and store.rows(), 120, interval=0.1,
                        what=lambda: a.log_tail() + "\n" + b.log_tail())
@@ -45,13 +57,21 @@ def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstr
     step(f"worker b killed with -9 at {at_kill} of {len(first)} rows")
     assert at_kill < len(first), "the workers finished before the kill: not mid-stream"
 
-    produce(kafka_bootstrap, prefix + "raw", second)
+    traffic = PacedProducer(kafka_bootstrap, prefix + "raw", second, per_second=40)
+    traffic.start()
     wait_for(lambda: assignments(kafka_bootstrap, group, prefix + "events") == [[0, 1]], 60,
              what=lambda: f"the survivor to hold both partitions: "
                           f"{assignments(kafka_bootstrap, group, prefix + 'events')}\n{a.log_tail()}")
     step("survivor holds both partitions")
+    rx.fail_with = None
+    traffic.finish()
     events = first + second
     assert_exact(store, [e["event_id"] for e in events], what=lambda: a.log_tail())
     step(f"all {len(events)} events stored exactly once")
     assert_incidents_continued(store, {g: sum(e["user"]["id"] == g for e in events) for g in ghost_ids})
+    refused = {r["headers"]["X-Notification-Id"] for r in rx.requests if r["status"] >= 300}
+    wait_for(lambda: refused <= {r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")}, 90,
+             what="every webhook notification refused during the outage to be delivered")
+    hooks = [r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")]
+    assert len(hooks) == len(set(hooks)), f"a webhook notification was delivered twice: {hooks}"
     assert a.alive(), a.log_tail()

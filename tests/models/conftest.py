@@ -1,4 +1,4 @@
-"""Fixtures: an engine warmed on two weeks of ordinary sample traffic (built once, copied)."""
+"""Fixtures: an engine warmed on three weeks of ordinary sample traffic (built once, copied)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from streamer.score.engine import Engine
 
 DAY = 86_400_000
 HOUR = 3_600_000
-T0 = START + 14 * DAY  # Monday after the warm-up
+T0 = START + 21 * DAY  # Monday after the warm-up (three weeks)
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def warm():
     """(pickled warmed engine, alerts raised on the clean traffic)."""
     engine = Engine()
     alerts = []
-    for _, new in engine.process_many(week(n_users=21, days=14, seed=3)):
+    for _, new in engine.process_many(week(n_users=28, days=21, seed=3)):
         alerts.extend(new)
     return pickle.dumps(engine), alerts
 

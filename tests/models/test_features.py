@@ -89,4 +89,62 @@ def test_peer_stats_merge_equals_single():
         m2, v2, n2 = merged.moments(False, c)
         assert n1 == n2 and abs(m1 - m2) < 1e-9 and abs(v1 - v2) < 1e-9
     assert merged.hours == one.hours
+    for i in range(40):
+        (left if i % 2 else right).add_day_hours(i // 4, i % 3 - 1, rng.randrange(1 << 24))
+    merged = PeerStats().merge(left).merge(right)
+    assert merged.ddays == [a + b for a, b in zip(left.ddays, right.ddays)]
+    assert merged.dhours[3] == [a + b for a, b in zip(left.dhours[3], right.dhours[3])]
     assert PeerStats.from_dict(merged.to_dict()).to_dict() == merged.to_dict()
+
+
+def _mask(*hours):
+    return sum(1 << h for h in hours)
+
+
+def test_hour_profile_and_shift_class():
+    for hours, cls in ((range(8, 17), 0), (range(15, 23), 1), ((22, 23, 0, 1, 2, 3, 4, 5), 2)):
+        st = UserState()
+        for _ in range(6):
+            st.learn_hours(_mask(*hours))
+        assert st.shift_class(5) == cls and st.shift_class(7) == -1
+    st = UserState()
+    for _ in range(9):
+        st.learn_hours(_mask(*range(8, 17)))
+    st.learn_hours(_mask(3))  # one on-call night
+    assert st.own_share(12, 5) == 0.9 and st.own_share(3, 5) == 0.1 and st.own_share(20, 5) == 0.0
+    for _ in range(200):  # the profile halves: it follows a change of shift
+        st.learn_hours(_mask(*range(22, 24)))
+    assert st.ddays <= 64 and st.own_share(12, 5) < 0.05 and st.shift_class(5) == 2
+
+
+def test_working_hours_survive_serialisation_and_a_day_closes_into_the_profile():
+    st = UserState()
+    for day in range(3):
+        for h in (9, 10, 11):
+            ms = START + day * DAY + h * HOUR
+            st.advance(ms)
+            st.note_active(ms)
+    assert st.ddays == 2 and st.dprof[10] == 2 and st.hmask == _mask(9, 10, 11)
+    back = UserState.from_bytes(st.to_bytes())
+    assert back.dprof == st.dprof and back.hmask == st.hmask and back.shift == st.shift
+
+
+def test_peer_day_share_counts_calendar_days_not_member_days():
+    p = PeerStats()
+    for day in range(10):
+        for member in range(30):
+            p.add_day_hours(day, 0, _mask(*range(8, 17)))
+        p.add_day_hours(day, 0, _mask(2))  # one of them on call every night
+    assert p.n_cdays[0] == 10 - PeerStats.PENDING_DAYS
+    assert p.day_share(0, 2, 5) == 1.0 and p.day_share(0, 20, 5) == 0.0
+    assert p.share(0, 2, 5) < 0.05  # per member-day the rota is rare
+    assert p.day_share(1, 2, 5) == -1.0  # no evening members: nothing to judge
+
+
+def test_unreadable_state_starts_the_user_afresh():
+    import pytest
+    with pytest.raises(ValueError):
+        UserState.from_bytes(b"not a state")
+    engine = Engine()
+    engine.import_user("u1", b"not a state")
+    assert engine.users["u1"].last_ms == 0
