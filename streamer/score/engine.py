@@ -209,12 +209,6 @@ class Engine:
         if st.incidents:
             self.open_users.add(user_id)
 
-    def forget_users(self) -> None:
-        """Drop every user's in-memory state (partitions revoked: the table is the truth)."""
-        self.users.clear()
-        self._blobs.clear()
-        self.open_users.clear()
-
     def export_peers(self) -> bytes:
         return orjson.dumps({k: p.to_dict() for k, p in self.peers.items()})
 
