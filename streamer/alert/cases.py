@@ -60,8 +60,11 @@ def check_transition(current: str, new: str, note: str = "") -> None:
 def status_row(alert_id: str, status: str, *, owner: str = "", note: str = "", who: str = "",
                now_ms: int) -> dict:
     """One `alert_status` row."""
+    import time
+
     return {"alert_id": alert_id, "changed_at": ms_to_datetime(now_ms), "status": status,
-            "owner": owner, "note": note, "who": who}
+            "owner": owner, "note": note, "who": who,
+            "change_seq": max(now_ms * 1000, time.time_ns() // 1000)}  # orders changes within a second
 
 
 def current_status(store, alert_ids: Iterable[str]) -> dict[str, dict]:

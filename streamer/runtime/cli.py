@@ -55,7 +55,7 @@ def _demo(args: argparse.Namespace) -> int:
     from streamer.runtime.demo import run_demo
 
     return run_demo(duration=args.duration, speed=args.speed, users=args.users, seed=args.seed,
-                    workdir=args.workdir)
+                    workdir=args.workdir, history_days=args.history_days)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,7 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="whole pipeline on the embedded default with synthetic traffic")
     p.add_argument("--duration", type=float, default=90.0, help="seconds of traffic (Ctrl-C stops earlier)")
     p.add_argument("--speed", type=float, default=120.0, help="simulated seconds per wall second")
-    p.add_argument("--users", type=int, default=150, help="users in the synthetic hospital")
+    p.add_argument("--users", type=int, default=60, help="users in the synthetic hospital")
+    p.add_argument("--history-days", type=int, default=6,
+                   help="days of earlier traffic sent first, so baselines and shift profiles exist")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workdir", default="", help="folder for the embedded ClickHouse and logs (default var/demo)")
     p.set_defaults(func=_demo)

@@ -197,8 +197,8 @@ def _summary(workdir: Path, stats: dict, labels: list) -> None:
         print(f"(could not read the embedded ClickHouse: {exc})")
 
 
-def run_demo(*, duration: float = 90.0, speed: float = 120.0, users: int = 150, seed: int = 7,
-             workdir: str = "") -> int:
+def run_demo(*, duration: float = 90.0, speed: float = 120.0, users: int = 60, seed: int = 7,
+             workdir: str = "", history_days: int = 6) -> int:
     from streamer.runtime.embedded import EmbeddedBroker
     from streamer.runtime.topics import ensure_topics
     from streamer.settings import Settings
@@ -208,7 +208,7 @@ def run_demo(*, duration: float = 90.0, speed: float = 120.0, users: int = 150, 
     wd = Path(workdir) if workdir else var_dir() / "demo"
     shutil.rmtree(wd, ignore_errors=True)
     wd.mkdir(parents=True)
-    live = LiveTraffic(seed, speed, users=users, history_days=2, incidents=INCIDENTS)
+    live = LiveTraffic(seed, speed, users=users, history_days=history_days, incidents=INCIDENTS)
     write_roster(live.sim.h, wd / "roster.csv")
     write_watchlist(live.sim.h, wd / "watchlist.csv")
 
@@ -231,7 +231,7 @@ def run_demo(*, duration: float = 90.0, speed: float = 120.0, users: int = 150, 
         worker = subprocess.Popen([sys.executable, "-m", "streamer.cli", "worker", "--loglevel", "WARNING"],
                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         stats["worker"] = worker
-        print(f"worker pid {worker.pid} (log {wd / 'worker.log'}); sending 2 days of history, then live "
+        print(f"worker pid {worker.pid} (log {wd / 'worker.log'}); sending {history_days} days of history (baselines), then live "
               f"traffic with injected incidents ...", flush=True)
         interrupted = False
         try:

@@ -3,9 +3,16 @@ private servers, databases), whatever happens."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from tests.faults.helpers import Store
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:   # tests.* helpers, also under a bare `pytest`
+    sys.path.insert(0, str(ROOT))
+
+from tests.faults.helpers import Store  # noqa: E402
 
 
 @pytest.fixture

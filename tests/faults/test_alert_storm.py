@@ -1,11 +1,14 @@
 """Alert storm with a receiver outage, then a worker restart between two notifications of a group.
 
 One terminated user performs hundreds of views (every one a hit extending ONE incident) while the
-PagerDuty and webhook receiver answers 503: the dispatcher retries, parks the page on notify-retry,
-and delivers it once the receiver is back - exactly one page, none lost. The worker is then
-restarted (SIGTERM, as a deploy does); a failed-login burst of the same user adds a second alert to
-the same group: exactly one more notification, the first one is not sent again (the pipeline state
-and delivery log were recovered from their changelogs)."""
+PagerDuty and webhook receiver answers 503: the dispatcher retries, parks what it cannot deliver on
+notify-retry, and delivers it once the receiver is back. One PagerDuty incident (one dedup_key) for
+the user's group, every notification delivered exactly once, none lost. The worker is then
+restarted (SIGTERM, as a deploy does); a failed-login burst of the same user adds an alert to the
+same group: one more notification, and none of the earlier ones is sent again (the pipeline state
+and delivery log were recovered from their changelogs). Two more scenarios: a page parked during an
+outage must not re-open an incident resolved meanwhile, and an incident open across a restart must
+still resolve."""
 
 from __future__ import annotations
 

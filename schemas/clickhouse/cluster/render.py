@@ -77,6 +77,14 @@ def render_statement(stmt: str) -> str:
     m = _VIEW.search(stmt)
     if m:
         return stmt.replace(m.group(0), f"CREATE VIEW IF NOT EXISTS {{{{db}}}}.{m.group(1)} {ON_CLUSTER} AS")
+    m = re.search(r"ALTER TABLE \{\{db\}\}\.(\w+) (ADD COLUMN .*?);", stmt, re.S)
+    if m:  # the shard tables and the Distributed table over them both get the column
+        head = stmt[:m.start()]
+        return (f"{head}ALTER TABLE {{{{db}}}}.{m.group(1)}_local {ON_CLUSTER} {m.group(2)};\n"
+                f"ALTER TABLE {{{{db}}}}.{m.group(1)} {ON_CLUSTER} {m.group(2)};\n")
+    m = re.search(r"DROP TABLE IF EXISTS \{\{db\}\}\.(\w+);", stmt)
+    if m:
+        return stmt.replace(m.group(0), f"DROP TABLE IF EXISTS {{{{db}}}}.{m.group(1)} {ON_CLUSTER};")
     if stmt.strip() and not all(l.strip().startswith("--") or not l.strip() for l in stmt.splitlines()):
         raise ValueError(f"no cluster rule for statement: {stmt.strip()[:80]}")
     return stmt

@@ -90,6 +90,7 @@ class DeliveryLog:
         self.capacity = capacity
         self._store = store
         self._ids: OrderedDict[str, int] = OrderedDict()
+        self._seqs: dict[str, int] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._ids or (self._store is not None and key in self._store)
@@ -103,10 +104,39 @@ class DeliveryLog:
         while len(self._ids) > self.capacity:
             self._ids.popitem(last=False)
 
+    def latest_seq(self, receiver: str, group_key: str) -> int:
+        """Highest notification sequence number delivered to `receiver` for this group (-1: none)."""
+        key = f"seq/{receiver}/{group_key}"
+        raw = self._store.get(key) if self._store is not None else self._seqs.get(key)
+        return int(raw) if raw is not None else -1
+
+    def note_seq(self, receiver: str, group_key: str, seq: int) -> None:
+        if seq <= self.latest_seq(receiver, group_key):
+            return
+        key = f"seq/{receiver}/{group_key}"
+        if self._store is not None:
+            self._store[key] = str(seq).encode()
+        else:
+            self._seqs[key] = seq
+
+    def pending_seq(self, receiver: str, group_key: str) -> int:
+        """Highest sequence number of this group waiting on the retry queue (-1: none)."""
+        key = f"seq-pending/{receiver}/{group_key}"
+        raw = self._store.get(key) if self._store is not None else self._seqs.get(key)
+        return int(raw) if raw is not None else -1
+
+    def set_pending(self, receiver: str, group_key: str, seq: int | None) -> None:
+        key = f"seq-pending/{receiver}/{group_key}"
+        target = self._store if self._store is not None else self._seqs
+        if seq is None:
+            target.pop(key, None)
+        else:
+            target[key] = str(seq).encode() if self._store is not None else seq
+
     def prune(self, now_ms: int, keep_ms: int) -> int:
         """Forget deliveries older than keep_ms; returns how many were forgotten."""
         source = self._store if self._store is not None else self._ids
-        old = [k for k, v in list(source.items()) if int(v) + keep_ms < now_ms]
+        old = [k for k, v in list(source.items()) if not k.startswith(("seq/", "seq-pending/")) and int(v) + keep_ms < now_ms]
         for k in old:
             del source[k]
         return len(old)
@@ -168,7 +198,7 @@ class Dispatcher:
         self.delivered = delivered if delivered is not None else DeliveryLog()
         self.sleep, self.clock, self.wall_ms = sleep, clock, wall_ms
         self._session: aiohttp.ClientSession | None = None
-        self.counts = {"delivered": 0, "duplicate": 0, "parked": 0, "attempts": 0}
+        self.counts = {"delivered": 0, "duplicate": 0, "parked": 0, "attempts": 0, "superseded": 0}
 
     async def __aenter__(self) -> "Dispatcher":
         return self
@@ -186,12 +216,26 @@ class Dispatcher:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def deliver(self, n: Notification, *, attempts_before: int = 0) -> str:
-        """Send one notification (retrying for the policy's budget); see the class docstring."""
+    async def deliver(self, n: Notification, *, attempts_before: int = 0, from_retry: bool = False) -> str:
+        """Send one notification (retrying for the policy's budget); see the class docstring.
+
+        Order per (receiver, group) is kept: while an earlier notification of the group waits on
+        the retry queue, a new one is parked behind it instead of overtaking it (a resolve must
+        not reach PagerDuty before its trigger, nor a parked trigger re-open a resolved incident)."""
         key = f"{n.receiver}/{n.notification_id}"
         if key in self.delivered:
             self.counts["duplicate"] += 1
             return "duplicate"
+        if n.seq < self.delivered.latest_seq(n.receiver, n.group_key):
+            # a newer notification of this group already reached the receiver (e.g. the resolve
+            # while this trigger was parked): sending this one would re-open what was closed
+            self.counts["superseded"] += 1
+            log.info("notify %s to %s superseded by a newer notification of its group",
+                     n.notification_id, n.receiver)
+            return "superseded"
+        pending = self.delivered.pending_seq(n.receiver, n.group_key)
+        if not from_retry and pending >= 0 and n.seq > pending:
+            return await self._park(n, attempts_before, "an earlier notification of its group is queued", False)
         sender = self.senders.get(n.receiver_type)
         if sender is None:
             return await self._park(n, attempts_before, f"no sender for type {n.receiver_type!r}", True)
@@ -215,6 +259,9 @@ class Dispatcher:
                 await self.sleep(delay)
                 continue
             self.delivered.add(key, self.wall_ms())
+            self.delivered.note_seq(n.receiver, n.group_key, n.seq)
+            if pending >= 0 and n.seq >= pending:
+                self.delivered.set_pending(n.receiver, n.group_key, None)  # the queue of the group drained
             self.counts["delivered"] += 1
             return "delivered"
 
@@ -223,6 +270,8 @@ class Dispatcher:
         log.warning("notify %s to %s parked after %d attempt(s)%s: %s", n.notification_id, n.receiver,
                     attempts, " (permanent)" if permanent else "", error)
         queue = self.dead_letter if permanent and self.dead_letter is not None else self.retry_queue
+        if queue is self.retry_queue and n.seq > self.delivered.pending_seq(n.receiver, n.group_key):
+            self.delivered.set_pending(n.receiver, n.group_key, n.seq)
         await queue.put(park_record(
             n, attempts=attempts, error=error, permanent=permanent, now_ms=now,
             not_before_ms=now + int(self.policy.max_backoff_s * 1000)))
@@ -233,7 +282,7 @@ class Dispatcher:
         """Try a notification from the retry queue again (the caller waits until not_before_ms;
         see `wait_seconds`). Parked again if the receiver is still down."""
         n, meta = unpark(parked)
-        return await self.deliver(n, attempts_before=int(meta.get("attempts", 0)))
+        return await self.deliver(n, attempts_before=int(meta.get("attempts", 0)), from_retry=True)
 
 
 def _log_only(n: Notification) -> None:
