@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     webhook_url: str = Field("", description="Generic webhook receiving alerts as JSON.")
     webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key signing webhook bodies (secret).")
     grafana_url: str = Field("http://127.0.0.1:3000", description="Grafana base URL used in alert links.")
+    notify_retry_seconds: float = Field(5.0, gt=0, le=60, description=(
+        "How long one notification is retried before it is parked on notify-retry (the notify "
+        "agent waits meanwhile, so keep it short)."))
     alerting_dir: str = Field("", description="Folder of routes.yaml, silences.yaml, inhibit.yaml; empty: schemas/alerting.")
     page_min_severity: Literal["low", "medium", "high", "critical"] = Field(
         "high", description="Lowest severity that pages (PagerDuty, Alertmanager).")

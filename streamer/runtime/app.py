@@ -94,7 +94,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
     t_raw, t_events, t_enriched, t_alerts = (topic(n) for n in ("raw", "events", "enriched", "alerts"))
     t_dead, t_sink_retry = topic("deadletter", False), topic("sink-retry", False)
-    t_ticks, t_notify_retry = topic("alert-ticks"), topic("notify-retry")
+    t_notify_in, t_notify_retry = topic("notify-in"), topic("notify-retry")
 
     user_state = app.Table("user-state", default=None, partitions=P, use_partitioner=True,
                            key_type=bytes, value_type=bytes)  # bytes -> "raw" codec
@@ -146,6 +146,13 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         if ctx["engine"] is not None and hasattr(ctx["engine"], "forget_users"):
             ctx["engine"].forget_users()
 
+    async def send_alert(key: bytes, value: bytes) -> None:
+        """An alert goes to the public alerts topic (read by the sink and by SOC tools) and to the
+        notification pipeline's own topic: one Faust consumer per topic, since a topic with two
+        subscribing agents can wedge a rebalance (a reference left by a cleared queue)."""
+        await t_alerts.send(key=key, value=value)
+        await t_notify_in.send(key=key, value=value)
+
     @app.agent(t_events)
     async def score(stream):
         """Micro-batches (size/time bounded) so batch models score many events per call and each
@@ -158,7 +165,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 # incidents idle past their gap resolve (event time is the clock)
                 last_flush = time.monotonic()
                 for a in eng.flush(max_event_ms):
-                    await t_alerts.send(key=str(a.get("user_id", "")).encode(), value=orjson.dumps(a))
+                    await send_alert(str(a.get("user_id", "")).encode(), orjson.dumps(a))
             batch, users = [], set()
             for value in values:
                 try:
@@ -197,7 +204,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 max_event_ms = max(max_event_ms, _event_ms(enriched))
                 await t_enriched.send(key=key, value=orjson.dumps(enriched))
                 for a in alerts:
-                    await t_alerts.send(key=key, value=orjson.dumps(a))
+                    await send_alert(key, orjson.dumps(a))
             METRICS.inc("score.events", len(batch))
             METRICS.inc("score.alerts", sum(len(a) for _, a in results))
 
@@ -312,8 +319,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             await svc.dispatcher.close()
         services.clear()  # rebuilt from the recovered tables on the next event
 
-    @app.agent(app.topic(settings.topic("alerts"), settings.topic("alert-ticks"), key_type=bytes,
-                         value_type=bytes, key_serializer="raw", value_serializer="raw"))
+    @app.agent(t_notify_in)
     async def notify(stream):
         """Alerts and clock ticks of one partition drive that partition's pipeline; table writes
         happen here, inside stream iteration, never in a timer (faust-streaming #497)."""
@@ -322,10 +328,11 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             now_ms = int(time.time() * 1000)
             try:
                 svc = service_for(msg.partition)
-                if msg.topic.endswith("alert-ticks"):
+                alert = orjson.loads(ev.value)
+                if "tick_ms" in alert:
                     outcomes = await svc.on_tick(now_ms)
                 else:
-                    outcomes = await svc.on_alert(orjson.loads(ev.value), now_ms)
+                    outcomes = await svc.on_alert(alert, now_ms)
                 for _, outcome in outcomes:
                     METRICS.inc(f"notify.{outcome}")
             except Exception as exc:
@@ -338,7 +345,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     async def tick():
         now = orjson.dumps({"tick_ms": int(time.time() * 1000)})
         for p in range(P):
-            await t_ticks.send(value=now, partition=p)
+            await t_notify_in.send(value=now, partition=p)
 
     @app.agent(t_notify_retry)
     async def notify_retry(stream):
@@ -347,8 +354,8 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         async for ev in stream.events():
             try:
                 wait = wait_seconds(ev.value, int(time.time() * 1000))
-                if wait > 0:
-                    await asyncio.sleep(min(wait, 30.0))
+                if wait > 0:  # bounded: a long sleep here would hold up a rebalance
+                    await asyncio.sleep(min(wait, 5.0))
                 outcome = await service_for(ev.message.partition).dispatcher.redeliver(ev.value)
                 METRICS.inc(f"notify.retry.{outcome}")
             except Exception as exc:

@@ -35,8 +35,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("control", keyed=False, doc="model promotions and reload commands"),
     TopicSpec("sink-retry", keyed=False, doc="batches a ClickHouse sink could not write yet"),
     TopicSpec("notify-retry", keyed=True, doc="notifications a receiver did not accept yet"),
-    TopicSpec("alert-ticks", keyed=True, retention_ms=3_600_000,
-              doc="clock ticks to every partition, so alert groups flush inside stream iteration"),
+    TopicSpec("notify-in", keyed=True, retention_ms=86_400_000,
+              doc="alerts for the notification pipeline plus clock ticks to every partition (groups "
+                  "flush inside stream iteration); the alerts topic keeps one consumer, the sink"),
 )
 
 

@@ -31,7 +31,7 @@ def build_dispatcher(settings, retry_queue: RetryQueue, **kwargs) -> Dispatcher:
         "webhook": WebhookSender(settings.webhook_url, settings.webhook_secret.get_secret_value()),
         "log": LogSender(),
     }
-    policy = kwargs.pop("policy", None) or RetryPolicy(give_up_after_s=settings.sink_retry_seconds)
+    policy = kwargs.pop("policy", None) or RetryPolicy(give_up_after_s=settings.notify_retry_seconds)
     return Dispatcher(senders, retry_queue, policy=policy, **kwargs)
 
 
