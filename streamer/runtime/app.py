@@ -139,10 +139,12 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
     # ---------------------------------------------------------------- score
     loaded: set[bytes] = set()
+    rescan = {"needed": True}
 
     @app.on_partitions_revoked.connect
     async def _forget(app_, revoked, **kwargs):  # state of users now owned elsewhere is stale
         loaded.clear()
+        rescan["needed"] = True
         if ctx["engine"] is not None and hasattr(ctx["engine"], "forget_users"):
             ctx["engine"].forget_users()
 
@@ -164,8 +166,19 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             if time.monotonic() - last_flush > 5.0 and max_event_ms:
                 # incidents idle past their gap resolve (event time is the clock)
                 last_flush = time.monotonic()
-                for a in eng.flush(max_event_ms):
-                    await send_alert(str(a.get("user_id", "")).encode(), orjson.dumps(a))
+                if rescan["needed"]:
+                    # after an assignment: users known only from the table may have open incidents
+                    rescan["needed"] = False
+                    for key, blob in list(user_state.items()):
+                        if key not in loaded and blob:
+                            eng.import_user(key.decode(), blob)
+                            loaded.add(key)
+                resolved = eng.flush(max_event_ms)
+                for a in resolved:
+                    uid = str(a.get("user_id", ""))
+                    await send_alert(uid.encode(), orjson.dumps(a))
+                for uid in {str(a.get("user_id", "")) for a in resolved}:
+                    user_state[uid.encode()] = eng.export_user(uid)  # partitioner-keyed: safe here
             batch, users = [], set()
             for value in values:
                 try:

@@ -532,6 +532,13 @@ class Engine:
             "detectors": inc["detectors"], "incident": inc["id"][:12],
         }
 
+    def forget_users(self) -> None:
+        """Drop every user's in-memory state (the worker's partitions were revoked: the table is
+        the truth and users are imported again on their next event). Peer aggregates stay."""
+        self.users.clear()
+        self._blobs.clear()
+        self.open_users.clear()
+
     def flush(self, now_ms: int) -> list[dict]:
         """Resolve incidents idle for longer than the gap at event time `now_ms`."""
         out = []
