@@ -73,6 +73,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--users", type=int, default=60, help="users in the synthetic hospital")
     p.add_argument("--history-days", type=int, default=6,
                    help="days of earlier traffic sent first, so baselines and shift profiles exist")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=5)
     p.add_argument("--workdir", default="", help="folder for the embedded ClickHouse and logs (default var/demo)")
     p.set_defaults(func=_demo)

@@ -208,6 +208,8 @@ def assignments(bootstrap: str, group: str, topic: str) -> list[list[int]]:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     try:
         desc = admin.describe_groups([group])[group]
+    except ValueError:  # kafka-python cannot decode some Kafka 4.x fields mid-rebalance: try again
+        return []
     finally:
         admin.close()
     if desc["group_state"] != "Stable":
