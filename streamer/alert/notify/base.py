@@ -119,19 +119,21 @@ class DeliveryLog:
         else:
             self._seqs[key] = seq
 
-    def pending_seq(self, receiver: str, group_key: str) -> int:
-        """Highest sequence number of this group waiting on the retry queue (-1: none)."""
+    def queued(self, receiver: str, group_key: str) -> list[int]:
+        """Sequence numbers of this group waiting on the retry queue, lowest first."""
         key = f"seq-pending/{receiver}/{group_key}"
         raw = self._store.get(key) if self._store is not None else self._seqs.get(key)
-        return int(raw) if raw is not None else -1
+        if raw is None:
+            return []
+        return sorted(orjson.loads(raw)) if isinstance(raw, (bytes, str)) else sorted(raw)
 
-    def set_pending(self, receiver: str, group_key: str, seq: int | None) -> None:
+    def set_queued(self, receiver: str, group_key: str, seqs: list[int]) -> None:
         key = f"seq-pending/{receiver}/{group_key}"
         target = self._store if self._store is not None else self._seqs
-        if seq is None:
+        if not seqs:
             target.pop(key, None)
         else:
-            target[key] = str(seq).encode() if self._store is not None else seq
+            target[key] = orjson.dumps(sorted(set(seqs))) if self._store is not None else sorted(set(seqs))
 
     def prune(self, now_ms: int, keep_ms: int) -> int:
         """Forget deliveries older than keep_ms; returns how many were forgotten."""
@@ -233,8 +235,10 @@ class Dispatcher:
             log.info("notify %s to %s superseded by a newer notification of its group",
                      n.notification_id, n.receiver)
             return "superseded"
-        pending = self.delivered.pending_seq(n.receiver, n.group_key)
-        if not from_retry and pending >= 0 and n.seq > pending:
+        queued = self.delivered.queued(n.receiver, n.group_key)
+        if queued and queued[0] < n.seq:
+            # an earlier notification of the group has not reached the receiver yet: stay behind
+            # it (a redelivered one too: a retry that failed again went to the back of the queue)
             return await self._park(n, attempts_before, "an earlier notification of its group is queued", False)
         sender = self.senders.get(n.receiver_type)
         if sender is None:
@@ -260,8 +264,8 @@ class Dispatcher:
                 continue
             self.delivered.add(key, self.wall_ms())
             self.delivered.note_seq(n.receiver, n.group_key, n.seq)
-            if pending >= 0 and n.seq >= pending:
-                self.delivered.set_pending(n.receiver, n.group_key, None)  # the queue of the group drained
+            if n.seq in queued:
+                self.delivered.set_queued(n.receiver, n.group_key, [q for q in queued if q != n.seq])
             self.counts["delivered"] += 1
             return "delivered"
 
@@ -270,11 +274,13 @@ class Dispatcher:
         log.warning("notify %s to %s parked after %d attempt(s)%s: %s", n.notification_id, n.receiver,
                     attempts, " (permanent)" if permanent else "", error)
         queue = self.dead_letter if permanent and self.dead_letter is not None else self.retry_queue
-        if queue is self.retry_queue and n.seq > self.delivered.pending_seq(n.receiver, n.group_key):
-            self.delivered.set_pending(n.receiver, n.group_key, n.seq)
         await queue.put(park_record(
             n, attempts=attempts, error=error, permanent=permanent, now_ms=now,
             not_before_ms=now + int(self.policy.max_backoff_s * 1000)))
+        if queue is self.retry_queue:  # marked only once the record is safely queued
+            queued = self.delivered.queued(n.receiver, n.group_key)
+            if n.seq not in queued:
+                self.delivered.set_queued(n.receiver, n.group_key, queued + [n.seq])
         self.counts["parked"] += 1
         return "parked"
 
