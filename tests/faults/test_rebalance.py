@@ -69,10 +69,10 @@ def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstr
     assert_exact(store, [e["event_id"] for e in events], what=lambda: a.log_tail())
     step(f"all {len(events)} events stored exactly once")
     assert_incidents_continued(store, {g: sum(e["user"]["id"] == g for e in events) for g in ghost_ids})
-    hooks = [r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")]
-    assert len(hooks) == len(set(hooks)), f"a webhook notification was delivered twice: {hooks}"
     assert a.alive(), a.log_tail()
     refused = {r["headers"]["X-Notification-Id"] for r in rx.requests if r["status"] >= 300}
     wait_for(lambda: refused <= {r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")}, 90,
              what=lambda: "every webhook notification refused during the outage to be delivered; missing "
                           f"{sorted(refused - {r['headers']['X-Notification-Id'] for r in rx.delivered('/webhook')})}")
+    hooks = [r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")]
+    assert len(hooks) == len(set(hooks)), f"a webhook notification was delivered twice: {hooks}"
