@@ -179,12 +179,13 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                     await send_alert(uid.encode(), orjson.dumps(a))
                 for uid in {str(a.get("user_id", "")) for a in resolved}:
                     user_state[uid.encode()] = eng.export_user(uid)  # partitioner-keyed: safe here
-            batch, users = [], set()
+            batch, users, batch_max_ms = [], set(), 0
             for value in values:
                 try:
                     event = orjson.loads(value)
                     uid = event["user"]["id"]
-                    if not isinstance(uid, str) or not uid or not _event_ms(event):
+                    ms = _event_ms(event)
+                    if not isinstance(uid, str) or not uid or not ms:
                         raise ValueError("user.id and a valid event_time are required")
                 except Exception as exc:
                     METRICS.inc("score.failed")
@@ -192,6 +193,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                     continue
                 batch.append(event)
                 users.add(uid)
+                batch_max_ms = max(batch_max_ms, ms)
             if not batch:
                 continue
             for uid in users:
@@ -212,9 +214,9 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 continue
             for uid in users:
                 user_state[uid.encode()] = eng.export_user(uid)
+            max_event_ms = max(max_event_ms, batch_max_ms)  # event time parsed once, above
             for enriched, alerts in results:
                 key = enriched["user"]["id"].encode()
-                max_event_ms = max(max_event_ms, _event_ms(enriched))
                 await t_enriched.send(key=key, value=orjson.dumps(enriched))
                 for a in alerts:
                     await send_alert(key, orjson.dumps(a))

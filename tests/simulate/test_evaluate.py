@@ -100,7 +100,6 @@ def test_baselines_and_plots_on_a_small_simulation(small_sim, tmp_path):
 
 
 def test_cli_evaluate_with_the_engine(small_sim, tmp_path, capsys):
-    pytest.importorskip("streamer.score.engine")
     out, _ = small_sim
     parser = argparse.ArgumentParser()
     cli.register(parser.add_subparsers())

@@ -126,7 +126,8 @@ class PrivateServer:
 def private_server(tmp_path_factory, clickhouse_server):
     """A second, private server (needs clickhouse-server installed, like the shared one)."""
     if not shutil.which("clickhouse-server") and not Path("/usr/sbin/clickhouse-server").exists():
-        pytest.skip("clickhouse-server is not installed")
+        msg = "clickhouse-server is not installed"
+        pytest.fail(msg) if os.environ.get("STREAMER_REQUIRE_SERVICES") == "1" else pytest.skip(msg)
     server = PrivateServer(tmp_path_factory.mktemp("chserver"))
     server.ctl("start")
     yield server
