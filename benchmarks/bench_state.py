@@ -5,7 +5,9 @@
 Replay: read_events-style decode + event-time sort + streamer.score.cli.replay (Engine.process_many,
 flushes) + encode of the enriched events, on one core; baseline in the same run: orjson loads+dumps of
 the same lines. State: one Engine fed synthetic events for N users (3 each); export_user bytes per
-user (what the Faust table stores) and the process's resident memory growth per user. --quick: 50k
+user (what the Faust table stores) and the process's resident memory growth per user (the engine
+keeps the 50,000 most recently active users as live objects, the others serialised:
+STREAMER_LIVE_USERS). --quick: 50k
 replay events, 100k users only.
 """
 
@@ -72,10 +74,11 @@ def bench_users(users: int) -> dict:
     secs = time.perf_counter() - t
     gc.collect()
     grown = rss_bytes() - before
-    sample = list(engine.users)[:: max(1, users // 2000)]
+    known = list(engine.users) + list(engine._cold)
+    sample = known[:: max(1, users // 2000)]
     sizes = [len(engine.export_user(u)) for u in sample]
     mean = sum(sizes) / len(sizes)
-    print(f"state: {len(engine.users):>9,} users  export_user {mean:,.0f} B/user (max {max(sizes):,})  "
+    print(f"state: {engine.user_count():>9,} users ({len(engine.users):,} live, the rest serialised)  export_user {mean:,.0f} B/user (max {max(sizes):,})  "
           f"RSS +{grown / 2**20:,.0f} MiB = {grown / users:,.0f} B/user   target <= 2,048 B/user: "
           f"table {verdict(mean, 2048, False)}, resident {verdict(grown / users, 2048, False)}  "
           f"({users * per_user / secs:,.0f} events/s while filling)")

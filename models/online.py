@@ -47,6 +47,11 @@ class OnlineModel:
         self.forest_cfg = dict(cfg.get("forest") or {})
         self.warmup = int(self.forest_cfg.pop("warmup_hours", 200))
         self.forests: dict[str, list] = {}  # peer group -> [HalfSpaceTrees, hours learned]
+        # imported here, at start-up: river pulls in scikit-learn (~2.5 s), which must not stall
+        # the stream the first time an hour closes
+        from river.anomaly import HalfSpaceTrees
+
+        self._forest_cls = HalfSpaceTrees
 
     def gauss(self, st: UserState, peer: PeerStats, counts: list[int]) -> tuple[float, list[dict]]:
         """Score 0..1 of `counts` and the explanation (features above expectation, worst first)."""
@@ -87,8 +92,7 @@ class OnlineModel:
     def learn(self, group: str, counts: list[int]) -> None:
         entry = self.forests.get(group)
         if entry is None:
-            from river.anomaly import HalfSpaceTrees
-            entry = self.forests[group] = [HalfSpaceTrees(**self.forest_cfg), 0]
+            entry = self.forests[group] = [self._forest_cls(**self.forest_cfg), 0]
         entry[0].learn_one(_scaled(counts))
         entry[1] += 1
 

@@ -519,7 +519,7 @@ def build_engine(settings: Settings):
         from models.rules import load_rules
 
         rules = load_rules(settings.rules_dir)
-    eng = Engine(rules, watcher=watcher)
+    eng = Engine(rules, watcher=watcher, max_live_users=settings.live_users)
     if settings.roster_file:
         eng.load_roster_csv(settings.roster_file)
     if settings.watchlist_file:

@@ -105,7 +105,8 @@ class Shared:
 class Engine:
     def __init__(self, rules: dict | None = None, *, roster: str | None = None,
                  watchlist: str | None = None, model=None,
-                 clock: Callable[[], int] | None = None, shadow=None, watcher=None) -> None:
+                 clock: Callable[[], int] | None = None, shadow=None, watcher=None,
+                 max_live_users: int = 50_000) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.detectors = build(self.rules)
         self.perms = self.rules["permissions"]
@@ -121,7 +122,13 @@ class Engine:
         if watcher is not None:
             self.maybe_reload(force=True)
         self.online = OnlineModel(self.rules["online_model"])
+        # live state of the most recently active users (least recent first: dicts keep insertion
+        # order and a processed user is re-inserted); beyond `max_live_users` the least recent are
+        # kept only as their serialised bytes in `_cold` (~200 B instead of ~6 KB of objects) and
+        # loaded again on their next event, so memory per user stays bounded at millions of users
         self.users: dict[str, UserState] = {}
+        self._cold: dict[str, bytes] = {}
+        self.max_live_users = max(1, int(max_live_users))
         self.peers: dict[str, PeerStats] = {}
         self.shared = Shared()
         self.roster: dict[str, dict] = {}
@@ -185,11 +192,44 @@ class Engine:
 
     # --- per-user state ---------------------------------------------------------------------
     def has_user(self, user_id: str) -> bool:
-        return user_id in self.users
+        return user_id in self.users or user_id in self._cold
+
+    def user_count(self) -> int:
+        return len(self.users) + len(self._cold)
+
+    def user_state(self, user_id: str) -> UserState | None:
+        """The user's live state, loaded from its bytes if it was evicted; None if unknown."""
+        st = self.users.get(user_id)
+        if st is None:
+            data = self._cold.pop(user_id, None)
+            if data is None:
+                return None
+            st = self.users[user_id] = UserState.from_bytes(data)
+            self._blobs[user_id] = data
+            self._evict(user_id)
+        return st
+
+    def _evict(self, keep: str) -> None:
+        """Serialise the least recently active users beyond the live limit, a few more at once
+        so this runs rarely (never `keep`, the user being worked on; users with open incidents
+        stay live: the idle-resolution sweep walks them)."""
+        excess = len(self.users) - self.max_live_users
+        if excess <= 0:
+            return
+        n = min(excess + self.max_live_users // 64, len(self.users) - 1)
+        for uid in list(self.users)[:n]:
+            if uid in self.open_users or uid == keep:
+                continue
+            st = self.users.pop(uid)
+            data = self._blobs.pop(uid, None)
+            self._cold[uid] = data if data is not None else st.to_bytes()
 
     def export_user(self, user_id: str) -> bytes:
         """The user's state as bytes (what the agent keeps in its table)."""
-        data = self._blobs[user_id] = self.users[user_id].to_bytes()
+        st = self.users.get(user_id)
+        if st is None:
+            return self._cold[user_id]
+        data = self._blobs[user_id] = st.to_bytes()
         return data
 
     def import_user(self, user_id: str, data: bytes) -> None:
@@ -204,8 +244,11 @@ class Engine:
         except ValueError as exc:
             log.warning("state of %r not loaded (%s): starting it afresh", user_id, exc)
             st = UserState()
+        self._cold.pop(user_id, None)
+        self.users.pop(user_id, None)
         self.users[user_id] = st
         self._blobs[user_id] = data
+        self._evict(user_id)
         if st.incidents:
             self.open_users.add(user_id)
 
@@ -267,7 +310,7 @@ class Engine:
     def _batch_hit(self, enriched: dict, score: float) -> list[dict]:
         uid = enriched["user"]["id"]
         enr = enriched["enrichment"]
-        st = self.users[uid]
+        st = self.user_state(uid)
         ms = self._ms(enriched["event_time"])
         cfg = self.rules.get("batch_model", {})
         hit = {"detector": "batch_model", "score": round(score, 4),
@@ -304,9 +347,16 @@ class Engine:
         ms = self._ms(event["event_time"])
         action = event.get("action") or "other"
         outcome = event.get("outcome") or "success"
-        st = self.users.get(uid)
+        users = self.users
+        st = users.pop(uid, None)
         if st is None:
-            st = self.users[uid] = UserState()
+            data = self._cold.pop(uid, None)
+            st = UserState.from_bytes(data) if data is not None else UserState()
+            users[uid] = st
+            if len(users) > self.max_live_users:
+                self._evict(uid)
+        else:
+            users[uid] = st  # most recently active last
         self._blobs.pop(uid, None)
         row = self.roster.get(uid)
         if row is not None:
@@ -536,6 +586,7 @@ class Engine:
         """Drop every user's in-memory state (the worker's partitions were revoked: the table is
         the truth and users are imported again on their next event). Peer aggregates stay."""
         self.users.clear()
+        self._cold.clear()
         self._blobs.clear()
         self.open_users.clear()
 
@@ -543,13 +594,14 @@ class Engine:
         """Resolve incidents idle for longer than the gap at event time `now_ms`."""
         out = []
         for uid in list(self.open_users):
-            st = self.users.get(uid)
+            st = self.user_state(uid)
             if st is None:
                 self.open_users.discard(uid)
                 continue
             gaps, gap = self.gaps, self.gap_ms
             for det in [d for d, inc in st.incidents.items() if now_ms - inc["last"] > gaps.get(d, gap)]:
                 out.append(self._alert(uid, det, st.incidents.pop(det), "resolved", now_ms))
+                self._blobs.pop(uid, None)  # changed since its last export
             if not st.incidents:
                 self.open_users.discard(uid)
         return out
