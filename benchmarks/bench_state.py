@@ -6,7 +6,7 @@ Replay: read_events-style decode + event-time sort + streamer.score.cli.replay (
 flushes) + encode of the enriched events, on one core; baseline in the same run: orjson loads+dumps of
 the same lines. State: one Engine fed synthetic events for N users (3 each); export_user bytes per
 user (what the Faust table stores) and the process's resident memory growth per user (the engine
-keeps the 50,000 most recently active users as live objects, the others serialised:
+keeps the 20,000 most recently active users as live objects, the others serialised:
 STREAMER_LIVE_USERS). --quick: 50k
 replay events, 100k users only.
 """

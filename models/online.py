@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from models.features import C_PAT, C_STUDY, COUNTERS, NC, PeerStats, UserState, distinct_estimate
+from models.features import C_EXP, C_INST, C_KIB, C_PAT, C_STUDY, COUNTERS, NC, PeerStats, UserState, distinct_estimate
 
 _CAPS = [math.log1p(x) for x in (2000, 2000, 2000, 2000, 200_000, 50_000_000, 2000, 200)]
 
@@ -47,6 +47,11 @@ class OnlineModel:
         self.forest_cfg = dict(cfg.get("forest") or {})
         self.warmup = int(self.forest_cfg.pop("warmup_hours", 200))
         self.forests: dict[str, list] = {}  # peer group -> [HalfSpaceTrees, hours learned]
+        # counters that are zero most hours are judged only from a minimum count: a single
+        # routine export of one CT (300 MB against a usual 0) is not an anomaly of the hour
+        mins = dict(cfg.get("min_counts") or {})
+        self.min_exports = int(mins.get("exports", 0))
+        self.min_counts = [int(mins.get(name, 0)) for name in COUNTERS]
         # imported here, at start-up: river pulls in scikit-learn (~2.5 s), which must not stall
         # the stream the first time an hour closes
         from river.anomaly import HalfSpaceTrees
@@ -59,8 +64,11 @@ class OnlineModel:
         w = n / (n + self.prior)
         worst = 0.0
         expl = []
+        min_counts, gate = self.min_counts, counts[C_EXP] < self.min_exports
         for c in range(NC):
             v = counts[c]
+            if v < min_counts[c] or (gate and (c == C_INST or c == C_KIB)):
+                continue
             if c == C_PAT or c == C_STUDY:
                 v = distinct_estimate(v)
             x = math.log1p(v)

@@ -87,8 +87,8 @@ class Settings(BaseSettings):
         "empty: online models only."))
     model_reload_seconds: float = Field(5.0, gt=0, description="How often the worker checks the registry for a promoted model.")
     score_batch_size: int = Field(500, ge=1, le=10000, description="Events scored per batch at most (batch models score a batch in one call).")
-    live_users: int = Field(50_000, ge=100, description=(
-        "Users whose detection state is kept as live objects (~6 KB each); less recently active "
+    live_users: int = Field(20_000, ge=100, description=(
+        "Users whose detection state is kept as live objects (~8 KB each); less recently active "
         "users are kept serialised (~300 B) and loaded again on their next event."))
     score_batch_seconds: float = Field(0.05, gt=0, le=5, description="Longest wait to fill a scoring batch (adds to alert latency).")
     roster_file: str = Field("", description="Roster CSV loaded at start (the roster topic updates it).")

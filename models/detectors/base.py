@@ -47,7 +47,8 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     """Compare ctx feature against the own and the peer baseline of `counter`.
 
     Returns None when normal, else (score, severity or None, explanation list). The limit is
-    factor x the largest available upper baseline (mean + k sd), never below `minimum`; without
+    factor x the largest available upper baseline (mean + k sd; with `prefer_self`, the own one
+    once there is enough own history), never below `minimum`; without
     enough history the `cold` limit applies; the `ceiling` always fires (critical).
     """
     value = ctx["features"][feature]
@@ -66,6 +67,8 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     if q_n >= p["min_peer_hours"] / (24 if daily else 1):
         uppers.append(q_up)
         explanation.append(item(feature, value, q_typ, "peer"))
+    if p.get("prefer_self") and len(uppers) == 2:
+        uppers = uppers[:1]  # enough own history: judged against themselves, not the busiest peers
     limit = max(minimum, factor * max(uppers)) if uppers else p["cold"][key]
     ceiling = p["ceiling"].get(key)
     if ceiling is not None and value >= ceiling:

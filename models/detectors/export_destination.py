@@ -5,8 +5,8 @@ A destination is the department's when `dept_users` other members of the departm
 the partner hospital's DICOM node the whole department sends to is not an alert. A risky type
 (`risky_types`: e-mail, cloud, web) needs `risky_users` other users of the department, so one
 colleague's leak does not make the channel usual. Until a department
-has made `learn_exports` exports, its destination list is still being learned and only the risky
-types alert. Memory is in
+has made `learn_exports` exports (or `learn_days` have passed since its first export: small
+departments), its destination list is still being learned and only the risky types alert. Memory is in
 ctx["shared"] (per process, see streamer/score/engine.py Shared).
 """
 
@@ -37,7 +37,8 @@ class ExportDestination(Detector):
                 return []  # a channel the department really uses
         elif dept_users >= p["dept_users"] or all_users >= p["hospital_users"]:
             return []  # the department's (or the hospital's) usual destination
-        if not risky and dept_exports < p["learn_exports"]:
+        if not risky and dept_exports < p["learn_exports"] \
+                and ctx["ms"] - ctx["shared"].dept_first(ctx["department"], ctx["ms"]) < p["learn_days"] * 86_400_000:
             return []  # still learning what the department routinely sends where
         score = 0.9 if external and risky else 0.75
         severity = "high" if external and risky else None

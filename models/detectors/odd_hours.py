@@ -10,15 +10,19 @@ Evidence, in order (the engine computes both features, see models/features.py):
   * how often those peers as a group cover the hour (`peer_days`: share of calendar days on which
     one of them worked then), so the on-call nights day-shift radiologists take in turn are routine
     even though each of them works few (within 2 h: a rota's hours vary). Without
-    `peer_min_days` calendar days of the group behind that share, nothing is judged.
+    `peer_min_days` calendar days of the group behind that share, nothing is judged. The rota
+    explains the hour only while the user's own days are too few to show whether they take part:
+    once they would have been expected to work `rota_expected` such nights (their active days x
+    the rota's nights per member) and worked none, they are not on it.
 A user without a profile whose group has too little history is not judged. Fires once the hour
-holds `min_events` record accesses (views, exports), not on a stray login.
+holds `min_events` record accesses (views, exports, or distinct patients of queries and other
+actions), not on a stray login.
 """
 
 from __future__ import annotations
 
 from models.detectors.base import Detector, item
-from models.features import C_EXP, C_VIEW, SHIFT_CLASSES
+from models.features import C_EXP, C_PAT, C_VIEW, SHIFT_CLASSES
 
 
 class OddHours(Detector):
@@ -26,7 +30,7 @@ class OddHours(Detector):
 
     def evaluate(self, ctx: dict) -> list[dict]:
         acc = ctx["state"].hour_acc
-        n = acc[C_VIEW] + acc[C_EXP]
+        n = max(acc[C_VIEW] + acc[C_EXP], acc[C_PAT])
         p = self.params
         if n < p["min_events"] or ctx["late"]:
             return []
@@ -35,9 +39,17 @@ class OddHours(Detector):
         if own > p["self_max"] or peer < 0 or peer > p["peer_max"]:
             return []  # own habit, routine for the peers, or nothing to judge against
         k = ctx["hour_class"]
-        days = ctx["hour_peer"].day_share(k, ctx["hour"], p["peer_min_days"])
-        if days < 0 or days > p["peer_days"]:
-            return []  # the group covers this hour on many days (an on-call rota), or too young
+        hp = ctx["hour_peer"]
+        days = hp.day_share(k, ctx["hour"], p["peer_min_days"])
+        if days < 0:
+            return []  # the group is too young to judge
+        if days > p["peer_days"]:
+            # the group covers this hour on many days (an on-call rota): routine for a member,
+            # unless the user's own days show they are not on it
+            per_day = hp.ddays[k] / hp.n_cdays[k] if hp.n_cdays[k] else 0.0
+            expected = ctx["state"].ddays * days / max(per_day, 1.0)
+            if own != 0.0 or expected < p["rota_expected"]:
+                return []
         explanation = [item("hour_activity_peer", peer, p["peer_max"], "peer")]
         who = f"other {ctx['peer_group']} staff"
         if own >= 0:

@@ -1,4 +1,12 @@
-"""Self access (own record, via the watchlist's employee_user_id) and same-surname access."""
+"""Self access (own record: the watchlist's employee_user_id, or the patient's full name is the
+user's) and same-surname access without a care relation.
+
+A shared surname alone is common (frequent surnames, families treated where they work): it is
+reported only when nothing explains the access - the study is not of the user's department, the
+user is not a reader for every department (teleradiology), and the user had not opened this
+patient before; and only when the record is opened (view, annotate, edit, export, share, print),
+not in a search result. Without a study department there is nothing to judge it by and it is
+reported."""
 
 from __future__ import annotations
 
@@ -21,6 +29,22 @@ def patient_surname(name: str) -> str:
     return user_surname(name)
 
 
+def given_name(name: str) -> str:
+    """'Jane Doe' -> 'JANE'; 'Doe, Jane' -> 'JANE'; 'DOE^JANE' -> 'JANE' (first given name)."""
+    name = name.strip()
+    if "^" in name:
+        rest = name.split("^", 2)[1] if name.count("^") else ""
+    elif "," in name:
+        rest = name.split(",", 1)[1]
+    else:
+        rest = " ".join(name.split()[:-1])
+    parts = rest.replace("^", " ").split()
+    return parts[0].upper().rstrip(".") if parts else ""
+
+
+_OPENING = frozenset(("view", "annotate", "edit", "export", "share", "print"))
+
+
 class SelfAccess(Detector):
     name = "self_access"
 
@@ -40,6 +64,18 @@ class SelfAccess(Detector):
         s = user_surname(uname)
         if len(s) < 2 or s != patient_surname(pname):
             return []
+        first = given_name(uname)
+        if len(first) >= 2 and first == given_name(pname):
+            summary = f"{uid} opened the record of patient {pid}, whose name is their own"
+            return [self.hit(0.9, summary, [item("same_name", 1, 0, "rule")])]
+        if ctx["action"] not in _OPENING:
+            return []  # a search result or an import is not an opening of the record
+        dept = ctx["study"].get("department")
+        if dept and (dept == ctx["department"] or any(r in self.params["any_department_roles"]
+                                                      for r in ctx["roles"])):
+            return []  # a care relation: the user's own department's study, or a reader for all
+        if not ctx["features"].get("new_patient", 1.0):
+            return []  # opened before: a patient of theirs (the first access was judged)
         summary = f"{uid} opened the record of patient {pid} who shares their surname {s.title()}"
         return [self.hit(self.params["surname_score"], summary,
                          [item("same_surname", 1, 0, "rule")], self.params["surname_severity"])]

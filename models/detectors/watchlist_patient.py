@@ -1,5 +1,6 @@
 """Access to a VIP, restricted or employee patient (watchlist or study sensitivity) from outside
-the study's department. Care relation: the same department (roles in care_roles, "*" = any).
+the study's department. Care relation: the same department (roles in care_roles, "*" = any), or
+a role that reads for every department (any_department_roles: teleradiology).
 Without a study department (worklist queries) there is nothing to judge and no alert.
 """
 
@@ -29,6 +30,8 @@ class WatchlistPatient(Detector):
             return []
         care = self.params["care_roles"]
         if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
+            return []
+        if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return []
         score = 0.8 if category in ("vip", "employee") else 0.7
         summary = (f"{ctx['user_id']} ({', '.join(ctx['roles']) or 'no role'}, "

@@ -190,7 +190,14 @@ class Pipeline:
             if not self._member.get(fp):
                 self._forget(fp)
         self.groups.pop(group.key, None)
-        self.nflog.pop(group.key, None)
+        entry = self.nflog.get(group.key)
+        if entry is not None and entry.seq:
+            # the sequence goes on when the group forms again (the same user and detector days
+            # later): a notification id is never reused, and the delivery order of the group
+            # (Dispatcher: seq after seq) needs no reset. One small entry per group key ever seen.
+            self.nflog[group.key] = LogEntry([], [], entry.sent_ms, entry.seq)
+        else:
+            self.nflog.pop(group.key, None)
         self._changed.update((f"group/{group.key}", f"nflog/{group.key}"))
 
     def _forget(self, fp: str) -> None:

@@ -82,10 +82,12 @@ class AlertService:
 
 
 def build_service(settings, retry_queue: RetryQueue, state: MutableMapping[str, bytes] | None = None,
-                  delivered: MutableMapping[str, bytes] | None = None, alerting_dir=None) -> AlertService:
+                  delivered: MutableMapping[str, bytes] | None = None, alerting_dir=None,
+                  locks: dict | None = None) -> AlertService:
     """The service as the worker runs it: routing data from schemas/alerting (or alerting_dir),
-    receivers and secrets from settings, pipeline state and delivery log in the given tables."""
+    receivers and secrets from settings, pipeline state and delivery log in the given tables.
+    `locks`: the per-group delivery locks, shared by every service built for one partition."""
     config = load_config(alerting_dir, page_min_severity=settings.page_min_severity,
                          grafana_url=settings.grafana_url)
-    dispatcher = build_dispatcher(settings, retry_queue, delivered=DeliveryLog(delivered))
+    dispatcher = build_dispatcher(settings, retry_queue, delivered=DeliveryLog(delivered), locks=locks)
     return AlertService(Pipeline(config), dispatcher, state)

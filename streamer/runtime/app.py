@@ -304,6 +304,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
     # ---------------------------------------------------------------- notify
     services: dict = {}
+    group_locks: dict = {}  # partition -> per-group delivery locks; outlive the services
 
     class _TopicQueue:
         """Retry queue / dead letter of the dispatcher on a Kafka topic (waits for the broker's ack)."""
@@ -323,7 +324,8 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             svc = build_service(settings, _TopicQueue(t_notify_retry, partition),
                                 state=PrefixedState(alert_state, f"p{partition}/"),
                                 delivered=PrefixedState(delivered, f"p{partition}/"),
-                                alerting_dir=settings.alerting_dir or None)
+                                alerting_dir=settings.alerting_dir or None,
+                                locks=group_locks.setdefault(partition, {}))
             svc.dispatcher.dead_letter = _TopicQueue(t_dead, None)
             services[partition] = svc
         return svc
@@ -353,6 +355,12 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             except Exception as exc:
                 log.exception("alert pipeline failed at %s/%s/%s", msg.topic, msg.partition, msg.offset)
                 METRICS.inc("notify.failed")
+                # the pipeline may have numbered notifications it neither delivered nor parked nor
+                # persisted: rebuild it from the tables, so the next flush numbers them again (a
+                # group is delivered in seq order, a gap would hold the rest of the group back)
+                stale = services.pop(msg.partition, None)
+                if stale is not None:
+                    await stale.dispatcher.close()
                 await t_dead.send(key=ev.key, value=dead_letter(f"alert pipeline: {exc!r}", ev.value,
                                                                 stage="notify", message=msg))
 

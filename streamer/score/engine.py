@@ -49,7 +49,7 @@ class Shared:
     """Cross-user memory of one process: failed logins per client, recent grants, who sends to
     which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
-    __slots__ = ("failed", "grants", "dest_users", "dept_exports")
+    __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_first_ms", "sprays")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
 
@@ -58,6 +58,8 @@ class Shared:
         self.grants: dict[str, tuple[int, str, str]] = {}
         self.dest_users: dict[tuple[str, str], list[str]] = {}
         self.dept_exports: dict[str, int] = {}
+        self.dept_first_ms: dict[str, int] = {}
+        self.sprays: dict[str, list] = {}  # client -> [start ms, last ms, event ids] of its spray
 
     def note_destination(self, dept: str, dest: str, user_id: str) -> tuple[int, int, int]:
         """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
@@ -78,6 +80,13 @@ class Shared:
         self.dept_exports[dept] = n + 1
         return out[0], out[1], n
 
+    def dept_first(self, dept: str, ms: int) -> int:
+        """Event time of the department's first export seen (`ms` if this is it)."""
+        first = self.dept_first_ms.get(dept)
+        if first is None or ms < first:
+            first = self.dept_first_ms[dept] = ms
+        return first
+
     def note_failed(self, client: str, user_id: str, ms: int, window_ms: int) -> int:
         """Record a failed login; number of distinct users failing from `client` in the window."""
         users = self.failed.pop(client, None) or {}
@@ -91,6 +100,20 @@ class Shared:
         if len(self.failed) > self.LIMIT:
             del self.failed[next(iter(self.failed))]
         return sum(1 for t in users.values() if cutoff <= t <= ms + window_ms)
+
+    def note_spray(self, client: str, ms: int, event_id: str, gap_ms: int, max_ids: int = 500) -> tuple[int, list]:
+        """A failed login that is part of a spray from `client`: (start of this spray, event ids of
+        its failed logins so far). A spray idle for `gap_ms` ends; the next one starts anew."""
+        rec = self.sprays.pop(client, None)
+        if rec is None or ms - rec[1] > gap_ms:
+            rec = [ms, ms, []]
+        self.sprays[client] = rec
+        rec[1] = max(rec[1], ms)
+        if event_id and event_id not in rec[2] and len(rec[2]) < max_ids:
+            rec[2].append(event_id)
+        if len(self.sprays) > self.LIMIT:
+            del self.sprays[next(iter(self.sprays))]
+        return rec[0], rec[2]
 
     def note_grant(self, target: str, ms: int, by: str, event_id: str) -> None:
         self.grants.pop(target, None)
@@ -106,7 +129,7 @@ class Engine:
     def __init__(self, rules: dict | None = None, *, roster: str | None = None,
                  watchlist: str | None = None, model=None,
                  clock: Callable[[], int] | None = None, shadow=None, watcher=None,
-                 max_live_users: int = 50_000) -> None:
+                 max_live_users: int = 20_000) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.detectors = build(self.rules)
         self.perms = self.rules["permissions"]
@@ -410,12 +433,13 @@ class Engine:
         elif action in EXPORT_ACTIONS and ok:
             study = event.get("study") or {}
             st.add(ms, C_EXP, 1)
-            n = study.get("instances")
-            if type(n) is int and n > 0:
-                st.add(ms, C_INST, n)
-            b = study.get("bytes")
-            if type(b) is int and b > 0:
-                st.add(ms, C_KIB, b >> 10)
+            if action != "print":  # paper: counted, but its size says nothing of what left
+                n = study.get("instances")
+                if type(n) is int and n > 0:
+                    st.add(ms, C_INST, n)
+                b = study.get("bytes")
+                if type(b) is int and b > 0:
+                    st.add(ms, C_KIB, b >> 10)
         elif action == "delete" and ok:
             st.add(ms, C_DEL, 1)
         elif action == "login_failed" or (action == "login" and not ok):
@@ -544,8 +568,11 @@ class Engine:
                 alerts.append(self._alert(uid, det, inc, "resolved", inc["last"]))
                 inc = None
             if inc is None:
+                # a hit may name its incident (a spray from one client across many users: one
+                # alert, whichever victim's event carried it)
+                key = h.get("incident_key")
                 inc = st.incidents[det] = {
-                    "id": alert_id(uid, det, ms), "first": ms, "last": ms, "ids": [], "count": 0,
+                    "id": alert_id(key[0], det, key[1]) if key else alert_id(uid, det, ms), "first": ms, "last": ms, "ids": [], "count": 0,
                     "score": 0.0, "severity": "low", "detectors": [], "group": group,
                     "role": roles[0] if roles else "unknown", "dept": dept}
             inc["first"] = min(inc["first"], ms)

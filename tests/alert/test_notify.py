@@ -265,3 +265,77 @@ def test_incident_storm_with_outage_one_page_none_lost(pipeline):
     events = [orjson.loads(b) for _, _, b in rcv.accepted]
     assert sorted(e["payload"]["source"] for e in events) == ["pacs-audit/user/asmith", "pacs-audit/user/jdoe"]
     assert len({e["dedup_key"] for e in events}) == 2
+
+
+# -- order per group across a crash and between the alert and retry agents ------------------------
+class _FlakyReceiver:
+    """post() stand-in: refuses while `down`, records what it accepted."""
+
+    def __init__(self):
+        self.down, self.got = True, []
+
+    async def __call__(self, session, req, timeout_s):
+        from streamer.alert.notify.base import DeliveryError
+
+        await asyncio.sleep(0.01)
+        if self.down:
+            raise DeliveryError("HTTP 503")
+        self.got.append(req.headers["X-Notification-Id"])
+
+
+def _webhook_dispatcher(queue, store=None):
+    return Dispatcher({"webhook": WebhookSender("http://127.0.0.1:9/hook", SECRET)}, queue,
+                      policy=RetryPolicy(initial_s=0.02, factor=2.0, max_backoff_s=0.1, give_up_after_s=0.2,
+                                         jitter=0), delivered=DeliveryLog(store))
+
+
+def _n(seq: int):
+    from streamer.alert.notification import Notification
+
+    return Notification(receiver="soc-webhook", receiver_type="webhook", group_key="g", group_labels={},
+                        status="firing", alerts=[], created_ms=T0, seq=seq)
+
+
+def test_takeover_without_the_dead_workers_queue_marks_keeps_group_order(monkeypatch):
+    """The killed worker parked seq 1 (the record reached Kafka) but its other table writes were
+    still in the producer buffer: the survivor, with an empty delivery log, must not deliver seq 2
+    first (that would drop seq 1 as superseded, a notification the receiver never got)."""
+    rx = _FlakyReceiver()
+    monkeypatch.setattr("streamer.alert.notify.base.post", rx)
+
+    async def scenario():
+        dead = MemoryRetryQueue()
+        async with _webhook_dispatcher(dead) as d:
+            assert await d.deliver(_n(1)) == "parked"
+        rx.down = False
+        survivor_queue = MemoryRetryQueue()
+        async with _webhook_dispatcher(survivor_queue, store={}) as d:  # the changelog had nothing
+            assert await d.deliver(_n(2)) == "parked"  # behind seq 1, not overtaking it
+            assert await d.redeliver(dead.items[0]) == "delivered"
+            assert await d.redeliver(survivor_queue.items[0]) == "delivered"
+    asyncio.run(scenario())
+    assert rx.got == [_n(1).notification_id, _n(2).notification_id]
+
+
+def test_retry_and_new_notification_of_one_group_at_recovery_lose_nothing(monkeypatch):
+    """The retry agent redelivers seq 1 while the alert agent produces seq 2 and the receiver comes
+    back mid-retry, then seq 3 follows: all three arrive, in order, once each."""
+    rx = _FlakyReceiver()
+    monkeypatch.setattr("streamer.alert.notify.base.post", rx)
+
+    async def scenario():
+        q = MemoryRetryQueue()
+        async with _webhook_dispatcher(q) as d:
+            assert await d.deliver(_n(1)) == "parked"
+            retry = asyncio.create_task(d.redeliver(q.items.pop(0)))
+            await asyncio.sleep(0.03)
+            second = asyncio.create_task(d.deliver(_n(2)))
+            await asyncio.sleep(0.03)
+            rx.down = False
+            assert await retry == "delivered"
+            assert await second in ("delivered", "parked")
+            assert await d.deliver(_n(3)) in ("delivered", "parked")
+            while q.items:  # the retry agent drains the queue
+                await d.redeliver(q.items.pop(0))
+    asyncio.run(scenario())
+    assert rx.got == [_n(s).notification_id for s in (1, 2, 3)]

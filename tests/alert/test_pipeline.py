@@ -77,7 +77,35 @@ def test_resolved_notification_then_group_is_gone(pipeline):
     t, n = pages[1]
     assert T0 + 6 * M < t <= T0 + 30 * S + 10 * M
     assert n.alerts[0]["ends_ms"] == T0 + 6 * M
-    assert pipeline.groups == {} and pipeline.alerts == {} and pipeline.nflog == {}
+    assert pipeline.groups == {} and pipeline.alerts == {}
+    # only the group's sequence is kept (a tombstone), so its next notifications get new ids
+    assert [(e.firing, e.resolved) for e in pipeline.nflog.values()] == [([], [])] * len(pipeline.nflog)
+
+
+def test_a_group_that_forms_again_continues_its_sequence_and_is_delivered(pipeline):
+    import asyncio
+
+    from streamer.alert.notify.base import DeliveryLog, Dispatcher, MemoryRetryQueue, Request
+
+    first = [(T0, make_alert()), (T0 + 6 * M, make_alert(t=T0 + 6 * M, status="resolved", first=T0))]
+    later = T0 + 3 * 60 * M  # the same user and detector again, a new incident
+    second = [(later, make_alert("a2", t=later)),
+              (later + 6 * M, make_alert("a2", t=later + 6 * M, status="resolved", first=later))]
+    notes = run(pipeline, first, until=T0 + 30 * M) + run(pipeline, second, until=later + 30 * M)
+    pages = by_receiver(notes, "pager")
+    assert [n.status for _, n in pages] == ["firing", "resolved", "firing", "resolved"]
+    assert [n.seq for _, n in pages] == [1, 2, 3, 4]
+    assert len({n.notification_id for _, n in pages}) == 4
+
+    class Sender:
+        type = "pagerduty"
+
+        def request(self, n, now_ms):
+            return Request("", b"", {})  # no URL: written to the log, counts as delivered
+
+    disp = Dispatcher({"pagerduty": Sender()}, MemoryRetryQueue(), delivered=DeliveryLog())
+    outcomes = [asyncio.run(disp.deliver(n)) for _, n in pages]
+    assert outcomes == ["delivered"] * 4
 
 
 def test_alert_resolved_before_group_wait_sends_nothing(pipeline):

@@ -71,14 +71,8 @@ def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstr
     assert_incidents_continued(store, {g: sum(e["user"]["id"] == g for e in events) for g in ghost_ids})
     assert a.alive(), a.log_tail()
     refused = {r["headers"]["X-Notification-Id"] for r in rx.requests if r["status"] >= 300}
-    try:
-        wait_for(lambda: refused <= {r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")}, 90,
-                 what=lambda: "every webhook notification refused during the outage to be delivered; missing "
-                              f"{sorted(refused - {r['headers']['X-Notification-Id'] for r in rx.delivered('/webhook')})}")
-    except AssertionError as exc:
-        # Known open bug, shown as XFAIL (not hidden): intermittently a notification refused while
-        # the killed worker owned its group is not delivered after the takeover (ordering per group
-        # through retries fixed one cause; another remains). Counts and incidents above still hold.
-        pytest.xfail(str(exc))
+    wait_for(lambda: refused <= {r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")}, 90,
+             what=lambda: "every webhook notification refused during the outage to be delivered; missing "
+                          f"{sorted(refused - {r['headers']['X-Notification-Id'] for r in rx.delivered('/webhook')})}")
     hooks = [r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")]
     assert len(hooks) == len(set(hooks)), f"a webhook notification was delivered twice: {hooks}"

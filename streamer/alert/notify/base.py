@@ -105,7 +105,9 @@ class DeliveryLog:
             self._ids.popitem(last=False)
 
     def latest_seq(self, receiver: str, group_key: str) -> int:
-        """Highest notification sequence number delivered to `receiver` for this group (-1: none)."""
+        """Highest notification sequence number settled for `receiver` in this group (-1: none):
+        delivered, or given up as permanent on the dead letter. Notifications are settled in seq
+        order (see `Dispatcher.deliver`), so every lower one of the group is settled too."""
         key = f"seq/{receiver}/{group_key}"
         raw = self._store.get(key) if self._store is not None else self._seqs.get(key)
         return int(raw) if raw is not None else -1
@@ -119,25 +121,10 @@ class DeliveryLog:
         else:
             self._seqs[key] = seq
 
-    def queued(self, receiver: str, group_key: str) -> list[int]:
-        """Sequence numbers of this group waiting on the retry queue, lowest first."""
-        key = f"seq-pending/{receiver}/{group_key}"
-        raw = self._store.get(key) if self._store is not None else self._seqs.get(key)
-        if raw is None:
-            return []
-        return sorted(orjson.loads(raw)) if isinstance(raw, (bytes, str)) else sorted(raw)
-
-    def set_queued(self, receiver: str, group_key: str, seqs: list[int]) -> None:
-        key = f"seq-pending/{receiver}/{group_key}"
-        target = self._store if self._store is not None else self._seqs
-        if not seqs:
-            target.pop(key, None)
-        else:
-            target[key] = orjson.dumps(sorted(set(seqs))) if self._store is not None else sorted(set(seqs))
-
     def prune(self, now_ms: int, keep_ms: int) -> int:
         """Forget deliveries older than keep_ms; returns how many were forgotten."""
         source = self._store if self._store is not None else self._ids
+        # "seq-pending/" keys: ordering records of older versions, never pruned as deliveries
         old = [k for k, v in list(source.items()) if not k.startswith(("seq/", "seq-pending/")) and int(v) + keep_ms < now_ms]
         for k in old:
             del source[k]
@@ -192,7 +179,8 @@ class Dispatcher:
                  dead_letter: RetryQueue | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic,
-                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 locks: dict | None = None):
         self.senders = dict(senders)
         self.retry_queue = retry_queue
         self.dead_letter = dead_letter
@@ -200,6 +188,9 @@ class Dispatcher:
         self.delivered = delivered if delivered is not None else DeliveryLog()
         self.sleep, self.clock, self.wall_ms = sleep, clock, wall_ms
         self._session: aiohttp.ClientSession | None = None
+        # one lock per (receiver, group); the worker passes a dict that outlives the dispatcher,
+        # so a delivery still running on a dispatcher dropped at a rebalance is serialized too
+        self.locks: dict = locks if locks is not None else {}
         self.counts = {"delivered": 0, "duplicate": 0, "parked": 0, "attempts": 0, "superseded": 0}
 
     async def __aenter__(self) -> "Dispatcher":
@@ -218,28 +209,49 @@ class Dispatcher:
             self._session = aiohttp.ClientSession()
         return self._session
 
+    def _lock(self, n: Notification) -> asyncio.Lock:
+        lock = self.locks.get((n.receiver, n.group_key))
+        if lock is None:
+            lock = self.locks[(n.receiver, n.group_key)] = asyncio.Lock()
+        return lock
+
     async def deliver(self, n: Notification, *, attempts_before: int = 0, from_retry: bool = False) -> str:
         """Send one notification (retrying for the policy's budget); see the class docstring.
 
-        Order per (receiver, group) is kept: while an earlier notification of the group waits on
-        the retry queue, a new one is parked behind it instead of overtaking it (a resolve must
-        not reach PagerDuty before its trigger, nor a parked trigger re-open a resolved incident)."""
+        Order per (receiver, group) is kept: a notification is sent only when the one before it
+        (seq - 1) is settled in the delivery log (delivered, or dead-lettered as permanent).
+        Otherwise it is parked behind it: the earlier one is on the retry queue, or in the hands of
+        a worker that died (then the new owner re-creates it from the notification log, or finds
+        its parked record). A resolve never reaches PagerDuty before its trigger, and a parked
+        trigger never re-opens a resolved incident. The rule depends only on the delivery log,
+        which is written after the receiver's answer, never on a "queued" mark written after the
+        park: that mark could be lost with a killed worker (its table write still in the producer
+        buffer while the parked record was already in Kafka), and a newer notification would then
+        overtake, and drop as superseded, one the receiver never got.
+
+        Deliveries of one group are serialized (the alert agent and the retry agent both deliver),
+        so a notification is never sent twice at the same time by the two paths."""
+        async with self._lock(n):
+            return await self._deliver(n, attempts_before)
+
+    async def _deliver(self, n: Notification, attempts_before: int) -> str:
         key = f"{n.receiver}/{n.notification_id}"
         if key in self.delivered:
             self.counts["duplicate"] += 1
             return "duplicate"
-        if n.seq < self.delivered.latest_seq(n.receiver, n.group_key):
-            # a newer notification of this group already reached the receiver (e.g. the resolve
-            # while this trigger was parked): sending this one would re-open what was closed
+        settled = self.delivered.latest_seq(n.receiver, n.group_key)
+        if n.seq <= settled:
+            # the log has a newer settled notification of the group although this one was never
+            # delivered: a left-over copy (its delivery record pruned) or a group whose sequence
+            # restarted; sending it could re-open what was closed
             self.counts["superseded"] += 1
-            log.info("notify %s to %s superseded by a newer notification of its group",
-                     n.notification_id, n.receiver)
+            log.warning("notify %s (seq %d) to %s superseded: seq %d of its group already settled",
+                        n.notification_id, n.seq, n.receiver, settled)
             return "superseded"
-        queued = self.delivered.queued(n.receiver, n.group_key)
-        if queued and queued[0] < n.seq:
+        if n.seq > max(settled, 0) + 1:
             # an earlier notification of the group has not reached the receiver yet: stay behind
             # it (a redelivered one too: a retry that failed again went to the back of the queue)
-            return await self._park(n, attempts_before, "an earlier notification of its group is queued", False)
+            return await self._park(n, attempts_before, f"waiting for seq {max(settled, 0) + 1} of its group", False)
         sender = self.senders.get(n.receiver_type)
         if sender is None:
             return await self._park(n, attempts_before, f"no sender for type {n.receiver_type!r}", True)
@@ -264,8 +276,6 @@ class Dispatcher:
                 continue
             self.delivered.add(key, self.wall_ms())
             self.delivered.note_seq(n.receiver, n.group_key, n.seq)
-            if n.seq in queued:
-                self.delivered.set_queued(n.receiver, n.group_key, [q for q in queued if q != n.seq])
             self.counts["delivered"] += 1
             return "delivered"
 
@@ -277,10 +287,9 @@ class Dispatcher:
         await queue.put(park_record(
             n, attempts=attempts, error=error, permanent=permanent, now_ms=now,
             not_before_ms=now + int(self.policy.max_backoff_s * 1000)))
-        if queue is self.retry_queue:  # marked only once the record is safely queued
-            queued = self.delivered.queued(n.receiver, n.group_key)
-            if n.seq not in queued:
-                self.delivered.set_queued(n.receiver, n.group_key, queued + [n.seq])
+        if queue is not self.retry_queue:
+            # given up for good (explicit dead letter): settled, the rest of its group goes on
+            self.delivered.note_seq(n.receiver, n.group_key, n.seq)
         self.counts["parked"] += 1
         return "parked"
 

@@ -1,0 +1,121 @@
+"""Detector behaviours that keep false alerts of ordinary hospital work down: same-surname access
+within a care relation, routine edits and prints by their roles, single exports against a usual
+zero, part-time users' gaps, and one alert per password spray."""
+
+from __future__ import annotations
+
+from models.sample_traffic import START, event, user
+from streamer.score.engine import Engine
+
+HOUR = 3_600_000
+DAY = 86_400_000
+
+
+def _detectors(engine, ev) -> list[str]:
+    return [a["detector"] for a in engine.process(ev)[1]]
+
+
+def test_same_surname_alerts_outside_a_care_relation_only():
+    eng = Engine()
+    rad = user("jdoe", "radiologist", "neuro", name="Jane Doe")
+    study = {"uid": "1.1", "department": "neuro"}
+    t = START + 9 * HOUR
+    # a relative's study in the user's own department: the user's work
+    assert "self_access" not in _detectors(eng, event("e1", t, rad, patient="P1", patient_name="DOE^JOHN",
+                                                      study=study))
+    # a search result is not an opening of the record
+    assert "self_access" not in _detectors(eng, event("e2", t + 60_000, rad, "query", patient="P2",
+                                                      patient_name="DOE^MARY"))
+    # another department's patient with the user's surname: reported
+    other = {"uid": "1.2", "department": "oncology"}
+    assert "self_access" in _detectors(eng, event("e3", t + 120_000, rad, patient="P3",
+                                                  patient_name="DOE^PAUL", study=other))
+    # the user's own full name: their own record, wherever it is
+    assert "self_access" in _detectors(Engine(), event("e4", t, rad, patient="P4", patient_name="DOE^JANE",
+                                                       study=study))
+    # a teleradiologist reads every department's studies
+    tele = user("kdoe", "teleradiologist", "teleradiology", name="Kim Doe")
+    assert "self_access" not in _detectors(eng, event("e5", t, tele, patient="P5", patient_name="DOE^ANN",
+                                                      study=other))
+
+
+def test_role_map_allows_technologist_edits_and_referring_prints_but_not_their_exports():
+    eng = Engine()
+    tech = user("t1", "technologist", "ct")
+    ref = user("r1", "referring_physician", "cardiology")
+    s = {"uid": "1.9", "department": "ct"}
+    t = START + 10 * HOUR
+    assert "role_permission" not in _detectors(eng, event("a", t, tech, "edit", patient="P", study=s))
+    assert "role_permission" not in _detectors(eng, event("b", t, ref, "print", patient="P", study=s))
+    assert "role_permission" in _detectors(eng, event("c", t + 60_000, tech, "export", patient="P", study=s,
+                                                      destination={"type": "media", "id": "CD"}))
+    assert "role_permission" in _detectors(eng, event("d", t + 60_000, ref, "delete", patient="P", study=s))
+
+
+def test_one_routine_export_of_a_large_study_is_not_an_anomalous_hour():
+    eng = Engine()
+    rad = user("r2", "radiologist", "ct")
+    dest = {"type": "dicom_node", "id": "TUMOUR_BOARD", "external": False}
+    for d in range(10):  # ten days of reading, no exports
+        for i in range(40):
+            eng.process(event(f"v{d}-{i}", START + d * DAY + 8 * HOUR + i * 600_000, rad, patient=f"P{d}-{i}",
+                              study={"uid": f"1.{d}.{i}", "department": "ct"}))
+    t = START + 10 * DAY + 9 * HOUR
+    for i in range(35):
+        eng.process(event(f"w{i}", t + i * 60_000, rad, patient=f"Q{i}", study={"uid": f"2.{i}", "department": "ct"}))
+    got = _detectors(eng, event("x", t + 40 * 60_000, rad, "export", patient="Q1", destination=dest,
+                                study={"uid": "2.1", "department": "ct", "instances": 900, "bytes": 300 << 20}))
+    assert "online_model" not in got
+    enr = eng.process(event("y", t + 41 * 60_000, rad, patient="Q2", study={"uid": "2.2", "department": "ct"}))[0]
+    assert enr["enrichment"]["anomaly_score"] < 0.9
+
+
+def test_prints_count_as_exports_but_not_as_exported_bytes():
+    eng = Engine()
+    rad = user("r3", "radiologist", "ct")
+    study = {"uid": "1.5", "department": "ct", "instances": 500, "bytes": 200 << 20}
+    f = eng.process(event("p", START + 9 * HOUR, rad, "print", patient="P", study=study))[0]["enrichment"]["features"]
+    assert f["exports_1h"] == 1 and f["export_instances_1h"] == 0 and f["export_mib_1h"] == 0
+
+
+def test_a_part_time_users_usual_gaps_are_not_dormancy():
+    eng = Engine()
+    ref = user("pt", "referring_physician", "ortho")
+    day = 0
+    for _ in range(8):  # active every 4-5 days for a month
+        eng.process(event(f"l{day}", START + day * DAY + 9 * HOUR, ref, "login"))
+        day += 4 if day % 2 else 5
+    # 16 days: dormant for a daily user, within six of this user's usual gaps
+    assert "dormant_account" not in _detectors(eng, event("back", START + (day + 12) * DAY + 9 * HOUR, ref, "login"))
+    daily = user("dl", "technologist", "ct")
+    for d in range(10):
+        eng.process(event(f"d{d}", START + d * DAY + 9 * HOUR, daily, "login"))
+    assert "dormant_account" in _detectors(eng, event("dback", START + 25 * DAY + 9 * HOUR, daily, "login"))
+
+
+def test_a_password_spray_is_one_alert_naming_every_failed_login():
+    eng = Engine()
+    client = {"ip": "10.9.9.9", "host": "kiosk-3", "remote": False}
+    alerts, ids = [], []
+    for i in range(30):
+        who = user(f"v{i}", "technologist", "ct")
+        ev = event(f"f{i}", START + 9 * HOUR + i * 5_000, who, "login_failed", outcome="minor_failure",
+                   client=client)
+        ids.append(ev["event_id"])
+        alerts += [a for a in eng.process(ev)[1] if a["detector"] == "password_spray"]
+    assert alerts, "the spray must be detected"
+    assert len({a["alert_id"] for a in alerts}) == 1
+    assert set(alerts[-1]["event_ids"]) == set(ids)
+
+
+def test_a_small_departments_first_external_destination_alerts_after_its_learning_days():
+    eng = Engine()
+    nm = [user(f"nm{i}", "radiologist", "nuclear") for i in range(2)]
+    usual = {"type": "dicom_node", "id": "NM_PARTNER", "external": True}
+    for d in range(0, 10, 2):  # a handful of exports over ten days: never 30
+        eng.process(event(f"u{d}", START + d * DAY + 10 * HOUR, nm[d % 2], "export", patient="P",
+                          study={"uid": f"3.{d}", "department": "nuclear"}, destination=usual))
+    rogue = {"type": "dicom_node", "id": "VENDOR_X", "external": True}
+    assert "export_destination" in _detectors(eng, event("r", START + 11 * DAY + 10 * HOUR, nm[0], "export",
+                                                         patient="P", study={"uid": "3.99", "department": "nuclear"},
+                                                         destination=rogue))
