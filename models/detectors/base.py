@@ -48,7 +48,8 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
 
     Returns None when normal, else (score, severity or None, explanation list). The limit is
     factor x the largest available upper baseline (mean + k sd; with `prefer_self`, the own one
-    once there is enough own history), never below `minimum`; without
+    once there is enough own history; for daily values also `typical_ratio_day` x the own typical
+    day once the user has `typical_min_days` days, if lower), never below `minimum`; without
     enough history the `cold` limit applies; the `ceiling` always fires (critical).
     """
     value = ctx["features"][feature]
@@ -70,6 +71,12 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     if p.get("prefer_self") and len(uppers) == 2:
         uppers = uppers[:1]  # enough own history: judged against themselves, not the busiest peers
     limit = max(minimum, factor * max(uppers)) if uppers else p["cold"][key]
+    ratio = p.get("typical_ratio_day") if daily else None
+    if ratio and st.n_days >= p.get("typical_min_days", 7) and s_typ > 0:
+        # a user whose own days vary a lot (a few patients one day, forty the next) has a wide
+        # log-space upper bound; `ratio` x their typical day is far from that habit anyway (days
+        # only: a typical hour, idle hours included, says little about a busy one)
+        limit = min(limit, max(minimum, ratio * s_typ))
     ceiling = p["ceiling"].get(key)
     if ceiling is not None and value >= ceiling:
         explanation.append(item(feature, value, ceiling, "rule"))

@@ -2,11 +2,10 @@
 user's) and same-surname access without a care relation.
 
 A shared surname alone is common (frequent surnames, families treated where they work): it is
-reported only when nothing explains the access - the study is not of the user's department, the
-user is not a reader for every department (teleradiology), and the user had not opened this
-patient before; and only when the record is opened (view, annotate, edit, export, share, print),
-not in a search result. Without a study department there is nothing to judge it by and it is
-reported."""
+reported only when nothing explains the access - the study is not of the user's department and
+the user is not a reader for every department (teleradiology) - and only when the record is
+opened (view, annotate, edit, export, share, print), not in a search result. Without a study
+department there is nothing to judge it by and it is reported."""
 
 from __future__ import annotations
 
@@ -74,8 +73,6 @@ class SelfAccess(Detector):
         if dept and (dept == ctx["department"] or any(r in self.params["any_department_roles"]
                                                       for r in ctx["roles"])):
             return []  # a care relation: the user's own department's study, or a reader for all
-        if not ctx["features"].get("new_patient", 1.0):
-            return []  # opened before: a patient of theirs (the first access was judged)
         summary = f"{uid} opened the record of patient {pid} who shares their surname {s.title()}"
         return [self.hit(self.params["surname_score"], summary,
                          [item("same_surname", 1, 0, "rule")], self.params["surname_severity"])]

@@ -423,6 +423,9 @@ class Injector:
         pat = {"id": f"MRN{9000000 + p}", "name": f"{u.surname.upper()}^{first.upper()}"}
         h.patients.append((pat, u.surname, u.id if sub == "self" else None, "employee" if sub == "self" else None))
         dept = u.department if u.department in IMAGING else "body imaging"
+        if sub == "same_surname":  # a relative: not in the user's own department's work
+            others = [d for d in IMAGING if d != u.department]
+            dept = others[p % len(others)]  # (no draw from the rng: the rest of the stream stays the same)
         h.patient_dept[p] = dept
         if sub == "self":
             h.watchlist.append((pat["id"], "employee", u.id))
