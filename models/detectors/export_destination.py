@@ -29,7 +29,7 @@ class ExportDestination(Detector):
         kind = dest.get("type", "other")
         risky = kind in p["risky_types"]
         dept_users, all_users, dept_exports = ctx["shared"].note_destination(
-            ctx["department"], str(dest["id"]), ctx["user_id"])
+            ctx["department"], str(dest["id"]), ctx["user_id"], ctx["ms"])
         if not ctx["new_destination"] or not (external or risky):
             return []
         if risky:

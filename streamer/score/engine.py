@@ -61,7 +61,7 @@ class Shared:
         self.dept_first_ms: dict[str, int] = {}
         self.sprays: dict[str, list] = {}  # client -> [start ms, last ms, event ids] of its spray
 
-    def note_destination(self, dept: str, dest: str, user_id: str) -> tuple[int, int, int]:
+    def note_destination(self, dept: str, dest: str, user_id: str, ms: int = 0) -> tuple[int, int, int]:
         """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
         export: other users of the department and of the hospital who sent there, and the number
         of exports of the department."""
@@ -78,14 +78,13 @@ class Shared:
                 users.append(user_id)
         n = self.dept_exports.get(dept, 0)
         self.dept_exports[dept] = n + 1
+        if ms and (dept not in self.dept_first_ms or ms < self.dept_first_ms[dept]):
+            self.dept_first_ms[dept] = ms
         return out[0], out[1], n
 
     def dept_first(self, dept: str, ms: int) -> int:
-        """Event time of the department's first export seen (`ms` if this is it)."""
-        first = self.dept_first_ms.get(dept)
-        if first is None or ms < first:
-            first = self.dept_first_ms[dept] = ms
-        return first
+        """Event time of the department's first export seen (`ms` when none was)."""
+        return self.dept_first_ms.get(dept, ms)
 
     def note_failed(self, client: str, user_id: str, ms: int, window_ms: int) -> int:
         """Record a failed login; number of distinct users failing from `client` in the window."""
@@ -522,9 +521,20 @@ class Engine:
                       "risk": 0.0, "severity": "none", "expected": {}}
         enriched = dict(event)
         enriched["enrichment"] = enrichment
-        alerts = self._apply_hits(st, uid, ms, event.get("event_id", ""), hits, group, roles,
-                                  enriched) if hits else []
-        if not hits:
+        own = [h for h in hits if "actor" not in h]
+        alerts = self._apply_hits(st, uid, ms, event.get("event_id", ""), own, group, roles,
+                                  enriched) if own else []
+        for h in hits:
+            if "actor" in h:
+                # the hit is about someone else than the event's user (a password spray: the client
+                # failing as many users): its incident, alert id and risk are the actor's
+                actor = h["actor"]
+                ast = self.user_state(actor)
+                if ast is None:
+                    ast = self.users[actor] = UserState()
+                alerts += self._apply_hits(ast, actor, ms, event.get("event_id", ""), [h], group, roles,
+                                           enriched)
+        if not own:
             self._decay(st, ms)
         enrichment["risk"] = round(st.risk, 2)
         enrichment["severity"] = self._band(st.risk)
@@ -568,11 +578,8 @@ class Engine:
                 alerts.append(self._alert(uid, det, inc, "resolved", inc["last"]))
                 inc = None
             if inc is None:
-                # a hit may name its incident (a spray from one client across many users: one
-                # alert, whichever victim's event carried it)
-                key = h.get("incident_key")
                 inc = st.incidents[det] = {
-                    "id": alert_id(key[0], det, key[1]) if key else alert_id(uid, det, ms), "first": ms, "last": ms, "ids": [], "count": 0,
+                    "id": alert_id(uid, det, ms), "first": ms, "last": ms, "ids": [], "count": 0,
                     "score": 0.0, "severity": "low", "detectors": [], "group": group,
                     "role": roles[0] if roles else "unknown", "dept": dept}
             inc["first"] = min(inc["first"], ms)

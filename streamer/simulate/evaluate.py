@@ -35,6 +35,11 @@ MATCHING_RULE = ("an alert matches an incident when its event_ids name at least 
                  "incident's event_ids; re-emissions of one alert_id count as one alert")
 
 
+def _start(label: dict) -> str:
+    """Incident start: `start_time` (streamer simulate) or `start` (models/heldout/generate.py)."""
+    return label.get("start_time") or label["start"]
+
+
 def read_jsonl(path) -> list:
     with open(path, "rb") as f:
         return [orjson.loads(line) for line in f if line.strip()]
@@ -103,7 +108,7 @@ def score_runs(runs: list, labels: list, events: list, times: list, warmup_end: 
     """The JSON report for `runs` over `labels`."""
     user_days = len({(e["user"]["id"], ms // 86_400_000) for e, ms in zip(events, times)})
     types = sorted({lab["type"] for lab in labels})
-    start = {lab["incident_id"]: parse_time(lab["start_time"]) for lab in labels}
+    start = {lab["incident_id"]: parse_time(_start(lab)) for lab in labels}
     report = {"matching_rule": MATCHING_RULE,
               "stream": {"events": len(events), "incidents": len(labels), "user_days": user_days,
                          "warmup_end": warmup_end,
@@ -222,7 +227,7 @@ def default_warmup_end(labels: list, times: list) -> int:
     if not times:
         return 0
     cap = times[min(len(times) - 1, int(len(times) * 0.3))]
-    first = min((parse_time(lab["start_time"]) for lab in labels), default=cap)
+    first = min((parse_time(_start(lab)) for lab in labels), default=cap)
     return min(first, cap)
 
 

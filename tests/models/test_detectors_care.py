@@ -105,13 +105,15 @@ def test_a_password_spray_is_one_alert_naming_every_failed_login():
         alerts += [a for a in eng.process(ev)[1] if a["detector"] == "password_spray"]
     assert alerts, "the spray must be detected"
     assert len({a["alert_id"] for a in alerts}) == 1
+    assert {a["user_id"] for a in alerts} == {"client:10.9.9.9"}  # the actor, not the victims
     assert set(alerts[-1]["event_ids"]) == set(ids)
+    assert eng.users["v29"].risk == 0.0
 
 
 def test_a_small_departments_first_external_destination_alerts_after_its_learning_days():
     eng = Engine()
     nm = [user(f"nm{i}", "radiologist", "nuclear") for i in range(2)]
-    usual = {"type": "dicom_node", "id": "NM_PARTNER", "external": True}
+    usual = {"type": "dicom_node", "id": "NM_ARCHIVE", "external": False}  # internal: never judged
     for d in range(0, 10, 2):  # a handful of exports over ten days: never 30
         eng.process(event(f"u{d}", START + d * DAY + 10 * HOUR, nm[d % 2], "export", patient="P",
                           study={"uid": f"3.{d}", "department": "nuclear"}, destination=usual))
