@@ -71,8 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, default=90.0, help="seconds of traffic (Ctrl-C stops earlier)")
     p.add_argument("--speed", type=float, default=120.0, help="simulated seconds per wall second")
     p.add_argument("--users", type=int, default=60, help="users in the synthetic hospital")
-    p.add_argument("--history-days", type=int, default=6,
+    p.add_argument("--history-days", type=int, default=8,
                    help="days of earlier traffic sent first, so baselines and shift profiles exist")
-    p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workdir", default="", help="folder for the embedded ClickHouse and logs (default var/demo)")
     p.set_defaults(func=_demo)

@@ -197,8 +197,8 @@ def _summary(workdir: Path, stats: dict, labels: list) -> None:
         print(f"(could not read the embedded ClickHouse: {exc})")
 
 
-def run_demo(*, duration: float = 90.0, speed: float = 120.0, users: int = 60, seed: int = 5,
-             workdir: str = "", history_days: int = 6) -> int:
+def run_demo(*, duration: float = 90.0, speed: float = 120.0, users: int = 60, seed: int = 1,
+             workdir: str = "", history_days: int = 8) -> int:
     from streamer.runtime.embedded import EmbeddedBroker
     from streamer.runtime.topics import ensure_topics
     from streamer.settings import Settings
