@@ -161,24 +161,30 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         user's state is written once per batch. The state table uses the producer's partitioner
         on the raw user-id key: the same partition as the events topic (co-partitioned)."""
         eng = ctx["engine"]
-        last_flush, max_event_ms = time.monotonic(), 0
+        clock = {"last_flush": time.monotonic(), "max_event_ms": 0}
+
+        async def sweep() -> None:
+            """Incidents idle past their gap resolve (event time is the clock). Runs after a batch,
+            at most every 5 s, and at once after an assignment: users known only from the table
+            (a restart, a rebalance) may have open incidents that no new event of theirs will close."""
+            if not clock["max_event_ms"] or not (rescan["needed"] or time.monotonic() - clock["last_flush"] > 5.0):
+                return
+            clock["last_flush"] = time.monotonic()
+            if rescan["needed"]:
+                rescan["needed"] = False
+                for key, blob in list(user_state.items()):
+                    if key not in loaded and blob:
+                        eng.import_user(key.decode(), blob)
+                        loaded.add(key)
+            resolved = eng.flush(clock["max_event_ms"])
+            for a in resolved:
+                uid = str(a.get("user_id", ""))
+                await send_alert(uid.encode(), orjson.dumps(a))
+            for uid in {str(a.get("user_id", "")) for a in resolved}:
+                user_state[uid.encode()] = eng.export_user(uid)  # partitioner-keyed: safe here
+
         async for values in stream.take(settings.score_batch_size, within=settings.score_batch_seconds):
-            if time.monotonic() - last_flush > 5.0 and max_event_ms:
-                # incidents idle past their gap resolve (event time is the clock)
-                last_flush = time.monotonic()
-                if rescan["needed"]:
-                    # after an assignment: users known only from the table may have open incidents
-                    rescan["needed"] = False
-                    for key, blob in list(user_state.items()):
-                        if key not in loaded and blob:
-                            eng.import_user(key.decode(), blob)
-                            loaded.add(key)
-                resolved = eng.flush(max_event_ms)
-                for a in resolved:
-                    uid = str(a.get("user_id", ""))
-                    await send_alert(uid.encode(), orjson.dumps(a))
-                for uid in {str(a.get("user_id", "")) for a in resolved}:
-                    user_state[uid.encode()] = eng.export_user(uid)  # partitioner-keyed: safe here
+            await sweep()
             batch, users, batch_max_ms = [], set(), 0
             for value in values:
                 try:
@@ -214,7 +220,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 continue
             for uid in users:
                 user_state[uid.encode()] = eng.export_user(uid)
-            max_event_ms = max(max_event_ms, batch_max_ms)  # event time parsed once, above
+            clock["max_event_ms"] = max(clock["max_event_ms"], batch_max_ms)  # event time parsed once, above
             for enriched, alerts in results:
                 key = enriched["user"]["id"].encode()
                 await t_enriched.send(key=key, value=orjson.dumps(enriched))
@@ -222,6 +228,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                     await send_alert(key, orjson.dumps(a))
             METRICS.inc("score.events", len(batch))
             METRICS.inc("score.alerts", sum(len(a) for _, a in results))
+            await sweep()
 
     # ---------------------------------------------------------------- sinks
     async def _write(kind: str, rows: list[dict]) -> bool:
@@ -376,10 +383,11 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
         async for ev in stream.events():
             try:
-                wait = wait_seconds(ev.value, int(time.time() * 1000))
+                dispatcher = service_for(ev.message.partition).dispatcher
+                wait = 0.0 if dispatcher.due_now(ev.value) else wait_seconds(ev.value, int(time.time() * 1000))
                 if wait > 0:  # bounded: a long sleep here would hold up a rebalance
                     await asyncio.sleep(min(wait, 5.0))
-                outcome = await service_for(ev.message.partition).dispatcher.redeliver(ev.value)
+                outcome = await dispatcher.redeliver(ev.value)
                 METRICS.inc(f"notify.retry.{outcome}")
             except Exception as exc:
                 log.exception("notification retry failed")

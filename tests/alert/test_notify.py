@@ -311,8 +311,9 @@ def test_takeover_without_the_dead_workers_queue_marks_keeps_group_order(monkeyp
         survivor_queue = MemoryRetryQueue()
         async with _webhook_dispatcher(survivor_queue, store={}) as d:  # the changelog had nothing
             assert await d.deliver(_n(2)) == "parked"  # behind seq 1, not overtaking it
-            assert await d.redeliver(dead.items[0]) == "delivered"
-            assert await d.redeliver(survivor_queue.items[0]) == "delivered"
+            assert await d.redeliver(dead.items[0]) == "delivered"  # and seq 2, waiting for it, right after
+            assert d.due_now(survivor_queue.items[0])
+            assert await d.redeliver(survivor_queue.items[0]) == "duplicate"  # its retry copy
     asyncio.run(scenario())
     assert rx.got == [_n(1).notification_id, _n(2).notification_id]
 

@@ -81,8 +81,11 @@ def _check_pages(rcv: Receiver, replayed: list[str]):
     assert len(resolves) == 1
     jdoe = [e for e in events if e.get("payload", {}).get("source") == "pacs-audit/user/jdoe"][0]
     assert resolves[0]["dedup_key"] == jdoe["dedup_key"]
-    # everything parked during the outage is delivered once; the replayed copies are dropped
-    assert sorted(replayed) == ["delivered"] * (len(replayed) // 2) + ["duplicate"] * (len(replayed) // 2)
+    # everything parked during the outage is delivered once (by its retry, or right after the one
+    # of its group it waited for); the replayed copies are dropped
+    half = len(replayed) // 2
+    assert set(replayed[:half]) <= {"delivered", "duplicate"} and "delivered" in replayed[:half]
+    assert replayed[half:] == ["duplicate"] * half
     assert len(rcv.accepted) == len({h["X-Notification-Id"] if "X-Notification-Id" in h else b
                                      for _, h, b in rcv.accepted})
 

@@ -22,6 +22,7 @@ from streamer.alert.notification import Notification
 
 log = logging.getLogger(__name__)
 
+_WAITING = "waiting for seq"
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -191,6 +192,9 @@ class Dispatcher:
         # one lock per (receiver, group); the worker passes a dict that outlives the dispatcher,
         # so a delivery still running on a dispatcher dropped at a rebalance is serialized too
         self.locks: dict = locks if locks is not None else {}
+        # notifications parked behind an earlier one of their group, by (receiver, group) and seq:
+        # sent as soon as the earlier one is delivered (the retry queue holds their durable copy)
+        self._waiting: dict[tuple[str, str], dict[int, tuple[Notification, int]]] = {}
         self.counts = {"delivered": 0, "duplicate": 0, "parked": 0, "attempts": 0, "superseded": 0}
 
     async def __aenter__(self) -> "Dispatcher":
@@ -232,7 +236,33 @@ class Dispatcher:
         Deliveries of one group are serialized (the alert agent and the retry agent both deliver),
         so a notification is never sent twice at the same time by the two paths."""
         async with self._lock(n):
-            return await self._deliver(n, attempts_before)
+            outcome = await self._deliver(n, attempts_before)
+            if outcome == "delivered":
+                await self._deliver_waiting(n)
+            return outcome
+
+    async def _deliver_waiting(self, n: Notification) -> None:
+        """After `n` reached the receiver, send the notifications of its group that were parked
+        waiting for it, in seq order, at once (their records on the retry queue stay as the
+        durable copy and are found delivered when they come round). Called with the group's lock."""
+        waiting = self._waiting.get((n.receiver, n.group_key))
+        while waiting:
+            nxt = waiting.pop(min(waiting))
+            if await self._deliver(nxt[0], nxt[1]) != "delivered":
+                break
+        if not waiting:
+            self._waiting.pop((n.receiver, n.group_key), None)
+
+    def due_now(self, parked: bytes) -> bool:
+        """A parked record the retry consumer need not wait for: it was waiting behind an earlier
+        notification of its group that is settled by now, or it is settled itself."""
+        try:
+            n, meta = unpark(parked)
+        except Exception:
+            return True  # unreadable: the caller's error path handles it at once
+        settled = self.delivered.latest_seq(n.receiver, n.group_key)
+        return n.seq <= max(settled, 0) + 1 and (str(meta.get("error", "")).startswith(_WAITING)
+                                                 or n.seq <= settled)
 
     async def _deliver(self, n: Notification, attempts_before: int) -> str:
         key = f"{n.receiver}/{n.notification_id}"
@@ -251,7 +281,10 @@ class Dispatcher:
         if n.seq > max(settled, 0) + 1:
             # an earlier notification of the group has not reached the receiver yet: stay behind
             # it (a redelivered one too: a retry that failed again went to the back of the queue)
-            return await self._park(n, attempts_before, f"waiting for seq {max(settled, 0) + 1} of its group", False)
+            group = self._waiting.setdefault((n.receiver, n.group_key), {})
+            if n.seq not in group and len(group) < 1000:
+                group[n.seq] = (n, attempts_before)
+            return await self._park(n, attempts_before, f"{_WAITING} {max(settled, 0) + 1} of its group", False)
         sender = self.senders.get(n.receiver_type)
         if sender is None:
             return await self._park(n, attempts_before, f"no sender for type {n.receiver_type!r}", True)
