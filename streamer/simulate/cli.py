@@ -65,8 +65,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         if path and not Path(path).is_file():
             print(f"streamer evaluate: no such file: {path}", file=sys.stderr)
             return 1
-    report = evaluate_files(args.events, args.labels, str(args.out), args.roster, args.watchlist,
-                            systems, plots=not args.no_plots)
+    try:
+        report = evaluate_files(args.events, args.labels, str(args.out), args.roster, args.watchlist,
+                                systems, plots=not args.no_plots)
+    except ValueError as exc:
+        print(f"streamer evaluate: {exc}", file=sys.stderr)
+        return 2
     print(format_table(report))
     print(f"report: {args.out / 'report.json'}", file=sys.stderr)
     return 0

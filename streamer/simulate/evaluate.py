@@ -40,6 +40,31 @@ def _start(label: dict) -> str:
     return label.get("start_time") or label["start"]
 
 
+def read_labels(path) -> list:
+    """Incident labels; ValueError naming the file and line of the first unusable one."""
+    out = []
+    with open(path, "rb") as f:
+        for no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                lab = orjson.loads(line)
+                if not isinstance(lab, dict):
+                    raise ValueError("not a JSON object")
+                missing = [k for k in ("incident_id", "type", "event_ids") if k not in lab]
+                if not (lab.get("start_time") or lab.get("start")):
+                    missing.append("start_time (or start)")
+                if missing:
+                    raise ValueError(f"missing {', '.join(missing)}")
+                if not isinstance(lab["event_ids"], list):
+                    raise ValueError("event_ids must be a list")
+                parse_time(_start(lab))
+            except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
+                raise ValueError(f"{path}:{no}: bad label: {exc}") from None
+            out.append(lab)
+    return out
+
+
 def read_jsonl(path) -> list:
     with open(path, "rb") as f:
         return [orjson.loads(line) for line in f if line.strip()]
@@ -293,7 +318,7 @@ def evaluate_files(events: str, labels: str, out: str, roster: str | None = None
                                                                     "halfspacetrees", "isolationforest"),
                    plots: bool = True) -> dict:
     """`streamer evaluate`: files in, report.json + PNGs out, table returned in report["table"]."""
-    evs, labs = read_jsonl(events), read_jsonl(labels)
+    evs, labs = read_jsonl(events), read_labels(labels)
     _, times = in_time_order(evs)
     warmup_end = default_warmup_end(labs, times)
     built = build_systems(list(systems), warmup_end, roster, watchlist)

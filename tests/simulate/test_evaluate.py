@@ -113,6 +113,13 @@ def test_cli_evaluate_with_the_engine(small_sim, tmp_path, capsys):
     assert report["systems"]["engine"]["overall"]["alerts"] > 0
     bad = parser.parse_args(["evaluate", "--events", "nope.jsonl", "--labels", "x", "--out", str(tmp_path)])
     assert bad.func(bad) == 1
+    labels = tmp_path / "bad_labels.jsonl"
+    labels.write_text((out / "labels.jsonl").read_text().splitlines()[0] + "\n"
+                      + '{"incident_id": "x", "type": "odd_hours", "event_ids": ["e"]}\n')
+    bad = parser.parse_args(["evaluate", "--events", str(out / "events.jsonl"), "--labels", str(labels),
+                             "--out", str(tmp_path / "r2"), "--no-plots", "--systems", "engine"])
+    assert bad.func(bad) == 2
+    assert f"{labels}:2: bad label: missing start_time (or start)" in capsys.readouterr().err
 
 
 def test_cli_simulate(tmp_path):
