@@ -78,7 +78,10 @@ ready() {
 import sys
 from kafka import KafkaAdminClient
 a = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{sys.argv[1]}", request_timeout_ms=3000)
-a.list_topics(); a.close()
+a.list_topics()
+# ready means a consumer group can join: the group coordinator (and __consumer_offsets) is up.
+# A fresh KRaft node answers metadata seconds before that; workers joining in between sat idle.
+a.describe_groups(["stack-readiness"]); a.close()
 PYEOF
 }
 

@@ -419,6 +419,12 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         finally:
             await consumer.stop()
 
+    @app.task
+    async def _diagnostics():
+        from streamer.runtime import diag
+
+        diag.install(app)
+
     # ---------------------------------------------------------------- pipeline metrics
     worker_name = settings.consumer_group_instance_id or f"{socket.gethostname()}:{os.getpid()}"
 

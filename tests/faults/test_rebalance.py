@@ -10,6 +10,7 @@ were in flight when its partitions were revoked."""
 from __future__ import annotations
 
 import signal
+import time
 import uuid
 
 import pytest
@@ -75,7 +76,15 @@ def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstr
         # loaded 2-core machine) the survivor stops consuming after the takeover - the worker is
         # idle in its event loop while the group keeps rebalancing - and the rows stop short of
         # the total. The cause is open (see the session notes and issue #9).
-        pytest.xfail(f"survivor stalled after the takeover: {store.rows()} of {len(events)} rows; {exc}"[:2000])
+        missing = store.missing([e["event_id"] for e in events])
+        by_id = {e["event_id"]: e for e in events}
+        a.proc.send_signal(signal.SIGUSR2)  # the worker writes its tasks and consumer state to its log
+        time.sleep(3)
+        (tmp_path.parent / "rebalance-stall.log").write_text(
+            f"missing {len(missing)}: " + ", ".join(f"{i}/{by_id[i]['user']['id']}" for i in missing[:50])
+            + "\n\n" + a.log_path.read_text(errors="replace")[-200_000:])
+        pytest.xfail(f"survivor stalled after the takeover: {store.rows()} of {len(events)} rows; "
+                     f"missing {missing[:20]}; dump in {tmp_path.parent / 'rebalance-stall.log'}; {exc}"[:3000])
     step(f"all {len(events)} events stored exactly once")
     assert_incidents_continued(store, {g: sum(e["user"]["id"] == g for e in events) for g in ghost_ids})
     assert a.alive(), a.log_tail()
