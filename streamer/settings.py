@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streamer.paths import var_dir
 
 
+STAGES = ("normalize", "score", "sink", "notify")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STREAMER_",
@@ -91,6 +94,10 @@ class Settings(BaseSettings):
         "Users whose detection state is kept as live objects (~8 KB each); less recently active "
         "users are kept serialised (~300 B) and loaded again on their next event."))
     score_batch_seconds: float = Field(0.05, gt=0, le=5, description="Longest wait to fill a scoring batch (adds to alert latency).")
+    stages: str = Field("normalize,score,sink,notify", description=(
+        "Agents this worker runs (comma list of normalize, score, sink, notify). A worker with a "
+        "subset joins its own consumer group (app id + stage names), so parsers can be scaled "
+        "apart from the scoring workers without the two kinds sharing partitions."))
     roster_file: str = Field("", description="Roster CSV loaded at start (the roster topic updates it).")
     watchlist_file: str = Field("", description="Watchlist CSV loaded at start (the watchlist topic updates it).")
 
@@ -119,6 +126,24 @@ class Settings(BaseSettings):
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{h!r} is not host:port")
         return ",".join(hosts)
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, v: str) -> str:
+        names = [n.strip() for n in v.split(",") if n.strip()]
+        unknown = sorted(set(names) - set(STAGES))
+        if unknown or not names:
+            raise ValueError(f"stages must be a comma list of {', '.join(STAGES)}; got {v!r}")
+        return ",".join(n for n in STAGES if n in names)
+
+    def stage_set(self) -> frozenset[str]:
+        return frozenset(self.stages.split(","))
+
+    def group_id(self) -> str:
+        """Faust app id: the configured one for a full worker, suffixed for a subset of stages."""
+        if self.stage_set() == frozenset(STAGES):
+            return self.app_id
+        return f"{self.app_id}-" + "-".join(n for n in STAGES if n in self.stage_set())
 
     def topic(self, name: str) -> str:
         """Full topic name of a logical topic (raw, events, deadletter, enriched, alerts, ...)."""

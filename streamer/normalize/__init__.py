@@ -214,6 +214,12 @@ def normalize_record(value: bytes, *, topic: str, partition: int, offset: int, k
             result = normalize_bytes(bytes(value), "auto", source)
     except Exception as exc:
         result = Result(rejects=[Reject("record", f"internal error: {type(exc).__name__}: {exc}", "unknown")])
+    for event in result.events:  # lineage: the raw record each stored event came from
+        detail = event.get("detail")
+        if isinstance(detail, dict):
+            detail["ingest"] = {"topic": topic, "partition": partition, "offset": offset}
+        elif detail is None:
+            event["detail"] = {"ingest": {"topic": topic, "partition": partition, "offset": offset}}
     if not result.rejects:
         return result.events, []
     try:

@@ -64,8 +64,9 @@ def dead_letter(reason: str, value: bytes, *, stage: str, fmt: str = "", message
 def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) -> faust.App:
     """Build the app with its topics, tables and agents. `engine`, `store` and `pipeline` may be
     injected (tests); by default they are built from settings when the worker starts."""
+    stages = settings.stage_set()
     app = faust.App(
-        settings.app_id,
+        settings.group_id(),
         broker=settings.faust_broker,
         broker_credentials=_credentials(settings),
         store=settings.table_store,
@@ -96,12 +97,16 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     t_dead, t_sink_retry = topic("deadletter", False), topic("sink-retry", False)
     t_notify_in, t_notify_retry = topic("notify-in"), topic("notify-retry")
 
-    user_state = app.Table("user-state", default=None, partitions=P, use_partitioner=True,
+    def agent(stage: str, channel):
+        """app.agent for a stage this worker runs; otherwise the function is left unregistered."""
+        return app.agent(channel) if stage in stages else (lambda fn: fn)
+
+    user_state = None if "score" not in stages else app.Table("user-state", default=None, partitions=P, use_partitioner=True,
                            key_type=bytes, value_type=bytes)  # bytes -> "raw" codec
 
     # alert pipeline state and delivery log, one pipeline per partition (keys "p<partition>/...")
-    alert_state = app.Table("alert-state", default=None, partitions=P, key_type=str, value_type=bytes)
-    delivered = app.Table("notify-delivered", default=None, partitions=P, key_type=str, value_type=bytes)
+    alert_state = None if "notify" not in stages else app.Table("alert-state", default=None, partitions=P, key_type=str, value_type=bytes)
+    delivered = None if "notify" not in stages else app.Table("notify-delivered", default=None, partitions=P, key_type=str, value_type=bytes)
 
     ctx: dict = {"engine": engine, "store": store, "pipeline": pipeline}
     # one thread owns the store: clickhouse-driver clients and chdb sessions are not thread-safe
@@ -109,7 +114,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     app.pacs = ctx  # type: ignore[attr-defined]  (tests and the demo look inside)
 
     # ---------------------------------------------------------------- normalize
-    @app.agent(t_raw)
+    @agent("normalize", t_raw)
     async def normalize(stream):
         """Raw records in small batches (no table here, so take_events is safe); every record ends
         as canonical events or a dead letter carrying its topic/partition/offset and key."""
@@ -155,7 +160,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         await t_alerts.send(key=key, value=value)
         await t_notify_in.send(key=key, value=value)
 
-    @app.agent(t_events)
+    @agent("score", t_events)
     async def score(stream):
         """Micro-batches (size/time bounded) so batch models score many events per call and each
         user's state is written once per batch. The state table uses the producer's partitioner
@@ -279,17 +284,17 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 return
             await asyncio.sleep(1.0)
 
-    @app.agent(t_enriched)
+    @agent("sink", t_enriched)
     async def sink_events(stream):
         async for batch in stream.take(settings.sink_batch_size, within=settings.sink_batch_seconds):
             await _sink("events", batch)
 
-    @app.agent(t_alerts)
+    @agent("sink", t_alerts)
     async def sink_alerts(stream):
         async for batch in stream.take(500, within=settings.sink_batch_seconds):
             await _sink("alerts", batch)
 
-    @app.agent(t_sink_retry)
+    @agent("sink", t_sink_retry)
     async def sink_retry(stream):
         async for value in stream:
             try:
@@ -343,7 +348,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             await svc.dispatcher.close()
         services.clear()  # rebuilt from the recovered tables on the next event
 
-    @app.agent(t_notify_in)
+    @agent("notify", t_notify_in)
     async def notify(stream):
         """Alerts and clock ticks of one partition drive that partition's pipeline; table writes
         happen here, inside stream iteration, never in a timer (faust-streaming #497)."""
@@ -371,13 +376,12 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 await t_dead.send(key=ev.key, value=dead_letter(f"alert pipeline: {exc!r}", ev.value,
                                                                 stage="notify", message=msg))
 
-    @app.timer(1.0)
     async def tick():
         now = orjson.dumps({"tick_ms": int(time.time() * 1000)})
         for p in range(P):
             await t_notify_in.send(value=now, partition=p)
 
-    @app.agent(t_notify_retry)
+    @agent("notify", t_notify_retry)
     async def notify_retry(stream):
         from streamer.alert.notify import wait_seconds
 
@@ -395,7 +399,6 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                                                     message=ev.message))
 
     # ---------------------------------------------------------------- context feeds
-    @app.task
     async def context_feeds():
         """Every worker reads the whole roster and watchlist (compacted topics, no consumer group)."""
         from aiokafka import AIOKafkaConsumer
@@ -424,6 +427,11 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         from streamer.runtime import diag
 
         diag.install(app)
+
+    if "notify" in stages:
+        app.timer(1.0)(tick)
+    if "score" in stages:
+        app.task(context_feeds)
 
     # ---------------------------------------------------------------- pipeline metrics
     worker_name = settings.consumer_group_instance_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -517,10 +525,12 @@ def _event_ms(event: dict) -> int:
 
 
 def build_stages(settings: Settings, ctx: dict) -> None:
-    """Engine and store, built once per worker process before the agents start."""
-    if ctx.get("engine") is None:
+    """Engine and store, built once per worker process before the agents start (each only when
+    a stage of this worker uses it: a normalize-only worker needs neither)."""
+    stages = settings.stage_set()
+    if ctx.get("engine") is None and "score" in stages:
         ctx["engine"] = build_engine(settings)
-    if ctx.get("store") is None:
+    if ctx.get("store") is None and "sink" in stages:
         from streamer.store import open_store
 
         ctx["store"] = open_store(settings)

@@ -24,7 +24,7 @@ def run_worker(settings, *, loglevel: str = "INFO") -> int:
         log.info("created topics %s", created)
     ctx: dict = {}
     build_stages(settings, ctx)
-    app = create_app(settings, engine=ctx["engine"], store=ctx["store"])
+    app = create_app(settings, engine=ctx.get("engine"), store=ctx.get("store"))
     worker = faust.Worker(app, loglevel=loglevel, redirect_stdouts=False, override_logging=False)
     worker.execute_from_commandline()
     return 0

@@ -67,3 +67,23 @@ def test_usage_errors_exit_1(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 1
+
+
+def test_stages_select_agents_and_a_subset_gets_its_own_consumer_group():
+    from streamer.runtime.app import create_app
+
+    full = Settings(app_id="pacs")
+    assert full.group_id() == "pacs" and full.stage_set() == {"normalize", "score", "sink", "notify"}
+    parsers = Settings(app_id="pacs", stages=" normalize ")
+    assert parsers.group_id() == "pacs-normalize"
+    assert Settings(app_id="pacs", stages="notify,score").stages == "score,notify"   # canonical order
+    with pytest.raises(ValueError, match="stages must be"):
+        Settings(stages="normalize,parse")
+    app = create_app(parsers)
+    assert app.conf.id == "pacs-normalize"
+    assert sorted(a.fun.__name__ for a in app.agents.values()) == ["normalize"]
+    assert list(app.tables.keys()) == []
+    full_app = create_app(full)
+    assert sorted(a.fun.__name__ for a in full_app.agents.values()) == \
+        ["normalize", "notify", "notify_retry", "score", "sink_alerts", "sink_events", "sink_retry"]
+    assert sorted(full_app.tables.keys()) == ["alert-state", "notify-delivered", "user-state"]
