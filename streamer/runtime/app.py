@@ -64,6 +64,9 @@ def dead_letter(reason: str, value: bytes, *, stage: str, fmt: str = "", message
 def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) -> faust.App:
     """Build the app with its topics, tables and agents. `engine`, `store` and `pipeline` may be
     injected (tests); by default they are built from settings when the worker starts."""
+    from streamer.runtime import faust_fixes
+
+    faust_fixes.install()  # before the consumer exists: records discarded in a rebalance are read again
     stages = settings.stage_set()
     app = faust.App(
         settings.group_id(),
@@ -81,6 +84,9 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         broker_session_timeout=settings.kafka_session_timeout,
         broker_request_timeout=max(90.0, settings.kafka_session_timeout + 5),
         producer_linger=0.02,
+        # aiokafka's 16 KB default holds ~8 dead letters or ~16 enriched events: a produce request
+        # per handful of records, and the sender's socket writes then cost more than the parsing
+        producer_max_batch_size=512 * 1024,
         web_enabled=settings.worker_web_port > 0,
         web_port=settings.worker_web_port or 6066,
         web_bind="127.0.0.1",

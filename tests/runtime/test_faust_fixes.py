@@ -1,0 +1,74 @@
+"""The rewind Faust relies on after it discards fetched records (rebalance, recovery) must also
+work on partitions with no committed offset or offset 0: aiokafka's own seek_to_committed leaves
+those where they are, and the discarded records were lost (tests/faults/test_rebalance.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from streamer.runtime.faust_fixes import seek_to_committed_or_start
+
+pytestmark = [pytest.mark.kafka]
+
+
+def test_rewind_reaches_records_of_partitions_without_a_commit(kafka_bootstrap):
+    topic, group = f"fix-{uuid.uuid4().hex[:8]}", f"fix-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(topic, 2, 1)])
+
+    async def run() -> dict:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        for p in (0, 1):
+            for i in range(5):
+                await producer.send_and_wait(topic, f"{p}-{i}".encode(), partition=p)
+        await producer.stop()
+        consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            tp0, tp1 = TopicPartition(topic, 0), TopicPartition(topic, 1)
+            consumer.assign([tp0, tp1])
+            got = 0
+            while got < 10:
+                got += sum(len(r) for r in (await consumer.getmany(timeout_ms=1000)).values())
+            assert await consumer.position(tp0) == 5 and await consumer.position(tp1) == 5
+            # the records are thrown away unprocessed; nothing committed on tp0, offset 0 on tp1
+            await consumer.commit({tp1: OffsetAndMetadata(0, "")})
+            await consumer.seek_to_committed()                   # aiokafka's own: a no-op here
+            before = (await consumer.position(tp0), await consumer.position(tp1))
+            committed = await seek_to_committed_or_start(consumer)
+            after = (await consumer.position(tp0), await consumer.position(tp1))
+            await consumer.commit({tp0: OffsetAndMetadata(3, "")})
+            await seek_to_committed_or_start(consumer)
+            later = await consumer.position(tp0)
+            return {"before": before, "after": after, "committed": committed, "later": later,
+                    "tp0": tp0, "tp1": tp1}
+        finally:
+            await consumer.stop()
+
+    try:
+        out = asyncio.run(run())
+    finally:
+        admin.delete_topics([topic])
+        admin.close()
+    assert out["before"] == (5, 5), "aiokafka's seek_to_committed rewinds these now: the fix may be obsolete"
+    assert out["after"] == (0, 0)
+    assert out["committed"] == {out["tp0"]: None, out["tp1"]: 0}
+    assert out["later"] == 3
+
+
+def test_the_fix_is_installed_on_fausts_consumer_thread():
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    from streamer.runtime.app import create_app
+    from streamer.settings import Settings
+
+    create_app(Settings(app_id="fix-check"))
+    assert AIOKafkaConsumerThread.seek_to_committed.__module__ == "streamer.runtime.faust_fixes"
