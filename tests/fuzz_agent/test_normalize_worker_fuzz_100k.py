@@ -20,6 +20,7 @@ import hashlib
 import os
 import time
 from collections import Counter
+from pathlib import Path
 
 import orjson
 import pytest
@@ -178,6 +179,15 @@ def test_100k_malformed_messages_per_format_are_all_accounted_for(tmp_path, kafk
         assert set(covered) | from_events <= set(sent)
         assert len(covered) > total // 2   # mostly malformed by design
         assert "Traceback" not in (tmp_path / "worker.log").read_text(errors="replace")
+        figures = {"messages": total, "per_format": PER_FORMAT, "produce_s": round(produced_s, 1),
+                   "commit_after_produce_s": round(consumed_s, 1),
+                   "messages_per_s": round(total / (produced_s + consumed_s)), "events": n_events,
+                   "messages_with_events": len(from_events), "dead_letters": n_dead,
+                   "messages_with_dead_letters": len(covered), "unaccounted": len(unaccounted),
+                   "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        out = Path(__file__).resolve().parents[2] / "var" / "bench"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "fuzz_normalize_100k.json").write_text(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
         print(f"\nfuzz 100k: {total} messages ({PER_FORMAT} per format) produced in {produced_s:.0f} s, "
               f"all committed {consumed_s:.0f} s later ({total / (produced_s + consumed_s):.0f} messages/s "
               f"end to end) -> "
