@@ -96,7 +96,16 @@ def latency(bootstrap: str, ch: dict, rate: int, seconds: float, tmp: Path) -> d
         worker.stop()
         probe.close()
         Client(host=ch["host"], port=ch["port"]).execute(f"DROP DATABASE IF EXISTS {env['STREAMER_CLICKHOUSE_DATABASE']}")
-    ev_lat = [r.timestamp - sent_ms[e] for r in enriched if (e := orjson.loads(r.value)["event_id"]) in sent_ms]
+    pairs = [(sent_ms[e], r.timestamp - sent_ms[e]) for r in enriched
+             if (e := orjson.loads(r.value)["event_id"]) in sent_ms]
+    ev_lat = [lat for _, lat in pairs]
+    if pairs:  # p50 per 2-second slice of the run: a stall shows as a bump, overload as a ramp
+        t_first = min(t for t, _ in pairs)
+        slices: dict[int, list[int]] = {}
+        for t, lat in pairs:
+            slices.setdefault(int((t - t_first) // 2000), []).append(lat)
+        print("event->enriched p50 per 2 s of sending: " +
+              " ".join(f"{_pct(v, 50):.0f}" for _, v in sorted(slices.items())))
     al_lat = []
     for r in alerts:
         known = [sent_ms[e] for e in orjson.loads(r.value).get("event_ids", []) if e in sent_ms]
@@ -147,15 +156,17 @@ def _pct(values: list[float], p: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--events", type=int, default=60_000)
-    ap.add_argument("--rate", type=int, default=5000)
-    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--events", type=int, default=None, help="preloaded events per throughput run (60,000; quick 10,000)")
+    ap.add_argument("--rate", type=int, default=None, help="input rate of the latency run (5,000/s; quick 1,000/s); "
+                    "latency is only meaningful below the worker's capacity")
+    ap.add_argument("--seconds", type=float, default=None, help="length of the latency run (20 s; quick 10 s)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--bootstrap", default="127.0.0.1:19092")
     ap.add_argument("--clickhouse-port", type=int, default=19000)
     ap.add_argument("--skip", nargs="*", default=[], choices=["two", "latency"])
     args = ap.parse_args()
-    n, rate, secs = (10_000, 1000, 10.0) if args.quick else (args.events, args.rate, args.seconds)
+    n, rate, secs = (10_000, 1000, 10.0) if args.quick else (60_000, 5000, 20.0)
+    n, rate, secs = args.events or n, args.rate or rate, args.seconds or secs
     ch = {"host": "127.0.0.1", "port": args.clickhouse_port}
     figures: dict = {}
     with tempfile.TemporaryDirectory(dir=ROOT / "var") as tmp:

@@ -93,7 +93,10 @@ class Settings(BaseSettings):
     live_users: int = Field(20_000, ge=100, description=(
         "Users whose detection state is kept as live objects (~8 KB each); less recently active "
         "users are kept serialised (~300 B) and loaded again on their next event."))
-    score_batch_seconds: float = Field(0.05, gt=0, le=5, description="Longest wait to fill a scoring batch (adds to alert latency).")
+    producer_linger_seconds: float = Field(0.02, ge=0, le=1, description=(
+        "How long the producer waits to fill a batch before sending (each of the two Kafka hops "
+        "of an event adds up to this much latency; more batching at high rates)."))
+    score_batch_seconds: float = Field(0.02, gt=0, le=5, description="Longest wait to fill a scoring batch (adds to alert latency).")
     stages: str = Field("normalize,score,sink,notify", description=(
         "Agents this worker runs (comma list of normalize, score, sink, notify). A worker with a "
         "subset joins its own consumer group (app id + stage names), so parsers can be scaled "

@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
         broker_rebalance_timeout=settings.kafka_rebalance_timeout,
         broker_session_timeout=settings.kafka_session_timeout,
         broker_request_timeout=max(90.0, settings.kafka_session_timeout + 5),
-        producer_linger=0.02,
+        producer_linger=settings.producer_linger_seconds,
         # aiokafka's 16 KB default holds ~8 dead letters or ~16 enriched events: a produce request
         # per handful of records, and the sender's socket writes then cost more than the parsing
         producer_max_batch_size=512 * 1024,
