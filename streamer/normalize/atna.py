@@ -48,7 +48,11 @@ def decode_xml(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _LEADING.sub("", _DECL.sub(b"", data.decode("utf-16").encode("utf-8")).decode("utf-8"))
+        try:
+            utf8 = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:  # a BOM followed by bytes that are not UTF-16
+            raise ParseError(f"UTF-16 byte order mark but invalid UTF-16: {exc}") from None
+        return _LEADING.sub("", _DECL.sub(b"", utf8).decode("utf-8"))
     decl = _DECL.search(data[:4096])
     enc = None
     if decl and (m := _ENCODING.search(decl.group(0))):

@@ -149,6 +149,15 @@ def test_several_messages_in_one_file():
     assert [e["user"]["id"] for e in r.events] == ["jdoe", "asmith"] and r.rejects == []
 
 
+def test_a_second_document_with_a_utf16_mark_but_no_utf16_is_a_clear_reject():
+    """Found by the 100k-per-format fuzz run: a message whose second document began with a UTF-16
+    byte order mark followed by bytes that are not UTF-16 ended as an 'internal error'."""
+    r = normalize_bytes(atna("110103") + b"\xff\xfe\n")
+    assert [e["user"]["id"] for e in r.events] == ["jdoe"]
+    assert [x.reason for x in r.rejects if "internal error" in x.reason] == []
+    assert any("UTF-16 byte order mark but invalid UTF-16" in x.reason for x in r.rejects), r.rejects
+
+
 @pytest.mark.parametrize("data,reason", [
     (b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xx"><!ENTITY y "&x;&x;">]><AuditMessage>&y;</AuditMessage>',
      "refused for safety"),
