@@ -78,8 +78,10 @@ FEATURE_NAMES = (
 )
 """Ordered feature vector of every event: models, enrichment and ClickHouse use this order."""
 
-_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqq")
-_VERSION = 2
+_HEADER_V2 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqq")
+_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffq")  # v3: + care_n, care_in, care_ms
+_VERSION = 3
+_READABLE = (2, 3)  # v2 bytes load with the v3 fields at their defaults
 _COS = [math.cos(2 * math.pi * h / 24) for h in range(24)]
 _SIN = [math.sin(2 * math.pi * h / 24) for h in range(24)]
 
@@ -118,7 +120,7 @@ class UserState:
                  "first_ms", "last_ms", "prev_ms", "ok_ms", "sk_base", "psk", "ssk", "pbits", "dests",
                  "hosts", "depts", "dprof", "ddays", "hmask", "shift", "hstat", "dstat", "n_hours",
                  "n_days", "risk", "risk_ms", "flags", "score", "sig", "break_glass_ms",
-                 "incidents")
+                 "care_n", "care_in", "care_ms", "incidents")
 
     def __init__(self) -> None:
         self.heads = [-1, -1, -1]
@@ -154,6 +156,11 @@ class UserState:
         self.score = 0.0
         self.sig = 0
         self.break_glass_ms = 0
+        # records opened lately (exponentially decayed, see note_care) and how many of them were
+        # of patients in a care episode (a colleague worked on the patient shortly before)
+        self.care_n = 0.0
+        self.care_in = 0.0
+        self.care_ms = 0
         self.incidents: dict = {}
 
     # --- update -----------------------------------------------------------------------------
@@ -286,6 +293,25 @@ class UserState:
                     sk[i] = v - shift if v > shift else 0
         self.sk_base = new_base
 
+    def note_care(self, ms: int, in_care: bool, half_life_ms: float) -> float:
+        """Count one record opening, `in_care` when a colleague worked on the patient shortly
+        before; both counts decay with `half_life_ms`. Returns the in-care share (0..1)."""
+        if ms > self.care_ms:
+            if self.care_n:
+                w = 0.5 ** ((ms - self.care_ms) / half_life_ms)
+                self.care_n *= w
+                self.care_in *= w
+            self.care_ms = ms
+        self.care_n += 1.0
+        if in_care:
+            self.care_in += 1.0
+        self.care_n, self.care_in = _f32(self.care_n), _f32(self.care_in)
+        return self.care_in / self.care_n
+
+    def care_share(self) -> tuple[float, float]:
+        """(in-care share of recent openings, decayed number of openings behind it)."""
+        return (self.care_in / self.care_n if self.care_n else 0.0), self.care_n
+
     def seen_patient(self, key: int) -> bool:
         """Set the patient's bit; True when it was already set (seen before, approximately)."""
         i = key % PATIENT_BITS
@@ -375,7 +401,8 @@ class UserState:
             _VERSION, *self.heads, self.hour_id, self.day_id, self.first_ms, self.last_ms,
             self.prev_ms, self.ok_ms, self.sk_base, self.hmask, self.n_hours, self.n_days, self.ddays,
             self.shift, self.flags, len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
-            self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms)
+            self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms, self.care_n, self.care_in,
+            self.care_ms)
         r0, r1, r2 = self.rings
         t0, t1, t2 = self.tot
         raw = b"".join((
@@ -394,14 +421,17 @@ class UserState:
             raw = lz4.block.decompress(data)
         except lz4.block.LZ4BlockError as exc:
             raise ValueError(f"unreadable user state: {exc}") from None
-        if not raw or raw[0] != _VERSION:
+        if not raw or raw[0] not in _READABLE:
             raise ValueError(f"unsupported user state version {raw[:1].hex() or 'empty'}")
         s = cls.__new__(cls)
+        header = _HEADER if raw[0] == _VERSION else _HEADER_V2
+        fields = header.unpack_from(raw, 0)
         (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.ok_ms, s.sk_base,
          s.hmask, s.n_hours, s.n_days, s.ddays, s.shift, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
-         s.risk_ms, s.break_glass_ms) = _HEADER.unpack_from(raw, 0)
+         s.risk_ms, s.break_glass_ms) = fields[:25]
+        s.care_n, s.care_in, s.care_ms = fields[25:] if len(fields) > 25 else (0.0, 0.0, 0)
         s.heads = [h0, h1, h2]
-        pos = _HEADER.size
+        pos = header.size
         values = array("I", raw[pos:pos + 4 * _N_COUNTERS])
         pos += 4 * _N_COUNTERS
         s.life = array("Q", raw[pos:pos + 8 * (NC + 2)]).tolist()
@@ -433,6 +463,11 @@ class UserState:
 
 _CUTS = (12 * NC, 36 * NC, 43 * NC)  # ends of the 1 h, 24 h and 7 d rings in the counter block
 _N_COUNTERS = _CUTS[2] + 5 * NC      # rings, their totals, hour and day accumulators
+
+
+def _f32(x: float) -> float:
+    """The float32 value of x (what the state stores), so a round trip changes nothing."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
 def profile_class(p) -> int:

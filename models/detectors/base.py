@@ -43,14 +43,16 @@ def excess_score(value: float, threshold: float) -> float:
     return value / (value + threshold) if threshold > 0 else 1.0
 
 
-def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, key: str):
+def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, key: str,
+                  scale: float = 1.0):
     """Compare ctx feature against the own and the peer baseline of `counter`.
 
     Returns None when normal, else (score, severity or None, explanation list). The limit is
     factor x the largest available upper baseline (mean + k sd; with `prefer_self`, the own one
     once there is enough own history; for daily values also `typical_ratio_day` x the own typical
     day once the user has `typical_min_days` days, if lower), never below `minimum`; without
-    enough history the `cold` limit applies; the `ceiling` always fires (critical).
+    enough history the `cold` limit applies; the `ceiling` always fires (critical). `scale`
+    multiplies the limit (not the ceiling) when the caller has reasons to expect more.
     """
     value = ctx["features"][feature]
     minimum = p["minimum"].get(key)
@@ -77,6 +79,7 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
         # log-space upper bound; `ratio` x their typical day is far from that habit anyway (days
         # only: a typical hour, idle hours included, says little about a busy one)
         limit = min(limit, max(minimum, ratio * s_typ))
+    limit *= scale
     ceiling = p["ceiling"].get(key)
     if ceiling is not None and value >= ceiling:
         explanation.append(item(feature, value, ceiling, "rule"))

@@ -14,6 +14,9 @@ Evidence, in order (the engine computes both features, see models/features.py):
     explains the hour only while the user's own days are too few to show whether they take part:
     once they would have been expected to work `rota_expected` such nights (their active days x
     the rota's nights per member) and worked none, they are not on it.
+  * for users of the evening or night class, the core hours of the group's day shift (`group_usual`)
+    are the department's working day, not odd hours (a consultant classed "evening" by their home
+    checks who also comes in at 10:00). A day-class user at night is judged as before.
 A user without a profile whose group has too little history is not judged. Fires once the hour
 holds `min_events` record accesses (views, exports, or distinct patients of queries and other
 actions), not on a stray login.
@@ -28,6 +31,21 @@ from models.features import C_EXP, C_PAT, C_VIEW, SHIFT_CLASSES
 class OddHours(Detector):
     name = "odd_hours"
 
+    def group_usual(self, ctx: dict) -> bool:
+        """True when the hour (+-1 h) is within the core hours of the group's day shift: its share
+        of the day-class member-days is at least `group_usual` x that of the day shift's busiest
+        hour. Only for users of the evening and night classes: daytime, when the department is
+        fully staffed, is not odd for them; a day-class user at night is still judged."""
+        if ctx["hour_class"] not in (1, 2):
+            return False
+        gp = ctx.get("group_peer")
+        n = gp.ddays[0] if gp is not None else 0
+        if n < self.params.get("group_min_days", 60):
+            return False
+        row, h = gp.dhours[0], ctx["hour"]
+        near = [max(row[i - 1], row[i], row[(i + 1) % 24]) for i in range(24)]
+        return near[h] >= self.params["group_usual"] * max(near) > 0
+
     def evaluate(self, ctx: dict) -> list[dict]:
         acc = ctx["state"].hour_acc
         n = max(acc[C_VIEW] + acc[C_EXP], acc[C_PAT])
@@ -40,6 +58,8 @@ class OddHours(Detector):
             return []  # own habit, routine for the peers, or nothing to judge against
         k = ctx["hour_class"]
         hp = ctx["hour_peer"]
+        if self.group_usual(ctx):
+            return []  # the department's working day: not odd for its evening or night staff
         days = hp.day_share(k, ctx["hour"], p["peer_min_days"])
         if days < 0:
             return []  # the group is too young to judge

@@ -1,8 +1,20 @@
-"""Patient sweep: distinct patients (or studies) in an hour or a day far above baseline."""
+"""Patient sweep: distinct patients (or studies) in an hour or a day far above baseline.
+
+Clinical work follows the workflow: a study is acquired (import), read, then reviewed by the
+referring team, so most records a user opens are of patients a colleague worked on shortly before
+or whose study was imported shortly before, by anyone (a care episode, `care_hours`; the
+technologist's import opens it, so their own checks of what they acquired are care too). A sweep
+browses records outside it. The episode must be of the user's own department (the study's
+department, when named; teleradiologists read for all): another department's current patients
+are not the user's care. When at least `care_share` of
+the user's recent openings (decayed, half-life `care_half_life_minutes`) were of patients in a care
+episode, the volume is a busy shift (a weekend emergency list, a reading backlog) and the limits
+are `care_factor` times higher; the ceiling is unchanged. A sweep confined to patients currently
+in care needs that much more volume to alert."""
 
 from __future__ import annotations
 
-from models.detectors.base import Detector, fmt, over_baseline
+from models.detectors.base import Detector, fmt, item, over_baseline
 from models.features import C_PAT
 
 _CHECKS = (("patients_1h", False, "hour"), ("patients_24h", True, "day"))
@@ -14,9 +26,14 @@ class PatientSweep(Detector):
     def evaluate(self, ctx: dict) -> list[dict]:
         if not ctx["patient_id"]:
             return []
+        p = self.params
+        share, n = ctx["state"].care_share()
+        in_care = bool(p.get("care_factor")) and n >= p.get("care_min_openings", 10) \
+            and share >= p["care_share"]
+        scale = p["care_factor"] if in_care else 1.0
         best = None
         for feature, daily, span in _CHECKS:
-            found = over_baseline(ctx, feature, C_PAT, daily, self.params, feature)
+            found = over_baseline(ctx, feature, C_PAT, daily, p, feature, scale)
             if found and (best is None or found[0] > best[0]):
                 best = found + (feature, span)
         if best is None:
@@ -24,6 +41,9 @@ class PatientSweep(Detector):
         score, severity, explanation, feature, span = best
         usual = min((e["expected"] for e in explanation if e["baseline"] != "rule"), default=None)
         tail = f"; usual is {fmt(usual)} per {span}" if usual is not None else ""
+        explanation = explanation + [item("in_care_share", share, p["care_share"], "peer")]
         summary = (f"{ctx['user_id']} opened records of {fmt(ctx['features'][feature])} distinct "
                    f"patients in the last {'hour' if span == 'hour' else '24 h'}{tail}")
+        if not in_care:
+            summary += f"; {share:.0%} of them in a colleague's care"
         return [self.hit(score, summary, explanation, severity)]

@@ -5,7 +5,13 @@ A shared surname alone is common (frequent surnames, families treated where they
 reported only when nothing explains the access - the study is not of the user's department and
 the user is not a reader for every department (teleradiology) - and only when the record is
 opened (view, annotate, edit, export, share, print), not in a search result. Without a study
-department there is nothing to judge it by and it is reported."""
+department there is nothing to judge it by and it is reported.
+
+Only openings count, for the own record too: the user's own row in a worklist or a search result,
+or the import of their study by the technologist on duty, is not an opening. A patient with the
+user's full name is their own record wherever it is, unless the hospital's watchlist maps its
+employees' records (employee_user_id) and does not map this one to the user: then it is a namesake
+(common names repeat in a large hospital) and is judged like a shared surname."""
 
 from __future__ import annotations
 
@@ -47,13 +53,21 @@ _OPENING = frozenset(("view", "annotate", "edit", "export", "share", "print"))
 class SelfAccess(Detector):
     name = "self_access"
 
+    def _care_relation(self, ctx: dict) -> bool:
+        dept = ctx["study"].get("department")
+        return bool(dept) and (dept == ctx["department"] or any(
+            r in self.params["any_department_roles"] for r in ctx["roles"]))
+
     def evaluate(self, ctx: dict) -> list[dict]:
         pid = ctx["patient_id"]
         if not pid or ctx["outcome"] != "success":
             return []
         row = ctx["watch"]
         uid = ctx["user_id"]
+        opening = ctx["action"] in _OPENING
         if row and row.get("employee_user_id") == uid:
+            if not opening and not self.params.get("own_record_any_action", False):
+                return []  # their own row in a worklist or search result, an import: not an opening
             summary = f"{uid} opened their own medical record (patient {pid})"
             return [self.hit(1.0, summary, [item("self_access", 1, 0, "rule")])]
         pname = (ctx["event"].get("patient") or {}).get("name")
@@ -63,15 +77,15 @@ class SelfAccess(Detector):
         s = user_surname(uname)
         if len(s) < 2 or s != patient_surname(pname):
             return []
+        if not opening:
+            return []  # a search result or an import is not an opening of the record
         first = given_name(uname)
-        if len(first) >= 2 and first == given_name(pname):
+        same_name = len(first) >= 2 and first == given_name(pname)
+        cared = self._care_relation(ctx)
+        if same_name and not (cared and ctx.get("employees_listed")):
             summary = f"{uid} opened the record of patient {pid}, whose name is their own"
             return [self.hit(0.9, summary, [item("same_name", 1, 0, "rule")])]
-        if ctx["action"] not in _OPENING:
-            return []  # a search result or an import is not an opening of the record
-        dept = ctx["study"].get("department")
-        if dept and (dept == ctx["department"] or any(r in self.params["any_department_roles"]
-                                                      for r in ctx["roles"])):
+        if cared:
             return []  # a care relation: the user's own department's study, or a reader for all
         summary = f"{uid} opened the record of patient {pid} who shares their surname {s.title()}"
         return [self.hit(self.params["surname_score"], summary,

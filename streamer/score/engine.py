@@ -50,11 +50,18 @@ class Shared:
     """Cross-user memory of one process: failed logins per client, recent grants, who sends to
     which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
-    __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_first_ms", "sprays")
+    __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_first_ms", "sprays",
+                 "care", "start_ms")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
+    PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
 
     def __init__(self) -> None:
+        # patient (hash) -> (ms, user hash) of the last user who worked on them, of the last other
+        # user before, and the time of the last import of a study of theirs; least recently
+        # touched first (pruned first)
+        self.care: dict[int, tuple] = {}
+        self.start_ms = 0  # earliest event time this process has seen: its observation start
         self.failed: dict[str, dict[str, int]] = {}
         self.grants: dict[str, tuple[int, str, str]] = {}
         self.dest_users: dict[tuple[str, str], list[str]] = {}
@@ -82,6 +89,35 @@ class Shared:
         if ms and (dept not in self.dept_first_ms or ms < self.dept_first_ms[dept]):
             self.dept_first_ms[dept] = ms
         return out[0], out[1], n
+
+    def note_patient(self, patient: int, user: int, ms: int, window_ms: int,
+                     acquired: bool = False) -> bool:
+        """Record that `user` worked on `patient` at `ms` (`acquired`: imported a study of theirs);
+        True when the patient is in a care episode: another user worked on them, or a study of
+        theirs was imported (by anyone, this user included), within `window_ms` before, or this
+        is an import (acquisition opens the episode)."""
+        rec = self.care.pop(patient, None)
+        in_care = acquired
+        if rec is not None:
+            t1, u1, t2, u2, imp = rec
+            if (u1 != user and 0 <= ms - t1 <= window_ms) or (u2 != user and 0 <= ms - t2 <= window_ms) \
+                    or (imp and 0 <= ms - imp <= window_ms):
+                in_care = True
+            if u1 != user:
+                t2, u2 = t1, u1
+            rec = (ms, user, t2, u2, ms if acquired else imp)
+        else:
+            rec = (ms, user, 0, user, ms if acquired else 0)
+        self.care[patient] = rec
+        if len(self.care) > self.PATIENTS:
+            del self.care[next(iter(self.care))]
+        return in_care
+
+    def observe(self, ms: int) -> int:
+        """Note an event time; the observation start of this process (earliest time seen)."""
+        if not self.start_ms or ms < self.start_ms:
+            self.start_ms = ms
+        return self.start_ms
 
     def dept_first(self, dept: str, ms: int) -> int:
         """Event time of the department's first export seen (`ms` when none was)."""
@@ -157,6 +193,7 @@ class Engine:
         self.roster: dict[str, dict] = {}
         self.roster_loaded = False
         self.watchlist: dict[str, dict] = {}
+        self.employee_records: set[str] = set()  # watchlist patients mapped to an employee
         self.open_users: set[str] = set()
         self._blobs: dict[str, bytes] = {}  # last exported state per user, unchanged since
         r, inc, base = self.rules["risk"], self.rules["incidents"], self.rules["baseline"]
@@ -175,6 +212,10 @@ class Engine:
         self.weights = {n: float(d["risk"]) for n, d in self.rules["detectors"].items()}
         self.weights.update(batch_model=float(self.rules.get("batch_model", {}).get("risk", 20)))
         self.ml_threshold = float(self.rules["detectors"]["online_model"]["params"]["threshold"])
+        sweep = self.rules["detectors"].get("patient_sweep", {}).get("params") or {}
+        self.care_window_ms = float(sweep.get("care_hours", 72)) * HOUR
+        self.care_half_ms = float(sweep.get("care_half_life_minutes", 360)) * 60_000
+        self.care_any_dept = frozenset(sweep.get("care_any_department_roles", ()))
         self.by_action: dict[str, list] = {}
         self.any_action = [d for d in self.detectors if d.actions is None]
         self._days: dict[str, int] = {}
@@ -196,9 +237,18 @@ class Engine:
     def update_watchlist(self, row: dict) -> None:
         r = watchlist_row(row)
         if r is None:
-            self.watchlist.pop(str(row["patient_id"]).strip(), None)
+            pid = str(row["patient_id"]).strip()
+            self.watchlist.pop(pid, None)
+            self.employee_records.discard(pid)
         else:
-            self.watchlist[r["patient_id"]] = r
+            self._watch(r)
+
+    def _watch(self, r: dict) -> None:
+        self.watchlist[r["patient_id"]] = r
+        if r.get("employee_user_id"):
+            self.employee_records.add(r["patient_id"])
+        else:
+            self.employee_records.discard(r["patient_id"])
 
     def load_roster_csv(self, path: str) -> int:
         rows = read_csv(path, roster_row)
@@ -210,7 +260,7 @@ class Engine:
     def load_watchlist_csv(self, path: str) -> int:
         rows = read_csv(path, watchlist_row)
         for r in rows:
-            self.watchlist[r["patient_id"]] = r
+            self._watch(r)
         return len(rows)
 
     # --- per-user state ---------------------------------------------------------------------
@@ -370,6 +420,7 @@ class Engine:
         ms = self._ms(event["event_time"])
         action = event.get("action") or "other"
         outcome = event.get("outcome") or "success"
+        obs_start = self.shared.observe(ms)
         users = self.users
         st = users.pop(uid, None)
         if st is None:
@@ -451,6 +502,14 @@ class Engine:
             key = h32(pid)
             st.touch_item(ms, st.psk, key, C_PAT)
             new_patient = not st.seen_patient(key)
+            if ok:
+                # a care episode: a colleague worked on this patient shortly before (patient_sweep)
+                in_care = self.shared.note_patient(key, h32(uid), ms, self.care_window_ms,
+                                                   action == "import")
+                sd = (event.get("study") or {}).get("department")
+                if sd and sd != dept and not self.care_any_dept.intersection(roles):
+                    in_care = False  # another department's episode: not the user's care team
+                st.note_care(ms, in_care, self.care_half_ms)
         study = event.get("study") or {}
         suid = study.get("uid")
         if suid:
@@ -502,7 +561,10 @@ class Engine:
                "client": client, "destination": dest, "late": late, "gap_ms": gap,
                "new_destination": new_dest, "shared": self.shared, "perms": self.perms,
                "shift": shift, "hour_peer": hpeer, "hour_class": k, "hour": hour,
-               "score": score, "score_explanation": expl or []}
+               "score": score, "score_explanation": expl or [], "new_host": new_host,
+               "seen_remote": bool(st.flags & 8), "seen_no_mfa": bool(st.flags & 16),
+               "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,
+               "employees_listed": bool(self.employee_records)}
         hits = []
         dets = self.by_action.get(action)
         if dets is None:
@@ -512,6 +574,11 @@ class Engine:
             found = det.evaluate(ctx)
             if found:
                 hits.extend(found)
+        if ok_event:  # session history for dormant_account: remote access, sessions without MFA
+            if client.get("remote") is True:
+                st.flags |= 8
+            if user.get("mfa") is False:
+                st.flags |= 16
         if hits or score >= self.learn_below:
             st.flags |= 3
             if any(h["detector"] == "odd_hours" for h in hits):

@@ -121,11 +121,12 @@ def test_dormancy_counts_from_own_last_activity_not_from_process_start(tmp_path)
                       "a,A,technologist,ct,active,\nb,B,technologist,ct,active,\n")
     engine = Engine(roster=str(roster))
     a, b = user("a", "technologist", "ct"), user("b", "technologist", "ct")
-    engine.process(event("a0", START + 9 * HOUR, a, "login"))
+    for d in range(3):  # three working days (a single day would not show a rhythm)
+        engine.process(event(f"a0{d}", START + d * DAY + 9 * HOUR, a, "login"))
     # b appears for the first time 20 days later: back from leave or a new hire, not dormant
     assert not engine.process(event("b0", START + 20 * DAY, b, "login"))[1]
-    assert not engine.process(event("a1", START + 6 * DAY, a, "login"))[1]  # a week's leave
-    alerts = engine.process(event("a2", START + 26 * DAY, a, "login"))[1]
+    assert not engine.process(event("a1", START + 9 * DAY + 9 * HOUR, a, "login"))[1]  # a week's leave
+    alerts = engine.process(event("a2", START + 29 * DAY + 9 * HOUR, a, "login"))[1]
     assert [x["detector"] for x in alerts] == ["dormant_account"]
     assert alerts[0]["explanation"][0]["value"] == 20.0
 

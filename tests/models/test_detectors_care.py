@@ -90,7 +90,11 @@ def test_a_part_time_users_usual_gaps_are_not_dormancy():
     daily = user("dl", "technologist", "ct")
     for d in range(10):
         eng.process(event(f"d{d}", START + d * DAY + 9 * HOUR, daily, "login"))
-    assert "dormant_account" in _detectors(eng, event("dback", START + 25 * DAY + 9 * HOUR, daily, "login"))
+    # (a daily user with an established history must also come back with a sign that it is not
+    # them: here a workstation the account never used; see test_dormant_account_rules.py)
+    elsewhere = {"ip": "10.7.7.7", "host": "ws-unknown", "remote": False}
+    assert "dormant_account" in _detectors(eng, event("dback", START + 25 * DAY + 9 * HOUR, daily, "login",
+                                                      client=elsewhere))
 
 
 def test_a_password_spray_is_one_alert_naming_every_failed_login():

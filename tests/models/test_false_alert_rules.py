@@ -1,0 +1,267 @@
+"""Rules that separate ordinary hospital work from incidents (models/heldout findings): dormancy
+judged by the account's own rhythm and history, sweeps against the care workflow, a department's
+working day for odd hours, and openings (not listings) of one's own record."""
+
+from __future__ import annotations
+
+import lz4.block
+
+from models.detectors.dormant_account import silence_chance
+from models.features import _HEADER, _HEADER_V2, UserState
+from models.sample_traffic import START, event, user
+from streamer.score.engine import Engine
+
+HOUR = 3_600_000
+DAY = 86_400_000
+HOME = {"ip": "10.0.0.5", "host": "ws-1", "remote": False}
+
+
+def _detectors(engine, ev) -> list[str]:
+    return [a["detector"] for a in engine.process(ev)[1]]
+
+
+# --- dormant_account -------------------------------------------------------------------------
+def test_silence_chance_falls_with_rhythm_and_length():
+    # an account active every observed day: a long silence is very unlikely
+    daily = silence_chance(10, 10, 16)
+    # seen on one day of the five we watched: weeks of silence are ordinary
+    sparse = silence_chance(1, 5, 16)
+    assert daily < 1e-4 < 0.05 < sparse
+    assert silence_chance(3, 3, 20) < silence_chance(3, 3, 14) < 1.0
+    assert silence_chance(1, 1, 0) == 1.0
+
+
+def test_a_user_seen_once_back_after_weeks_is_not_dormant_but_a_daily_one_is():
+    eng = Engine()
+    occasional = user("occ", "referring_physician", "ortho")
+    daily = user("dly", "technologist", "ct")
+    eng.process(event("x0", START + 9 * HOUR, user("other", "technologist", "ct"), "login"))
+    eng.process(event("o0", START + 4 * DAY + 9 * HOUR, occasional, "login"))  # one day of five
+    for d in range(3):
+        eng.process(event(f"d{d}", START + d * DAY + 9 * HOUR, daily, "login"))
+    assert "dormant_account" not in _detectors(eng, event("o1", START + 20 * DAY + 9 * HOUR, occasional, "login"))
+    got = eng.process(event("d9", START + 20 * DAY + 9 * HOUR, daily, "login"))[1]
+    assert [a["detector"] for a in got] == ["dormant_account"]
+    assert "active for only 3 days" in got[0]["summary"]
+
+
+def _established(eng, who, days=20, client=HOME):
+    for d in range(days):
+        eng.process(event(f"{who['id']}{d}", START + d * DAY + 9 * HOUR, who, "login", client=client))
+    return START + (days - 1) * DAY + 9 * HOUR
+
+
+def test_a_return_from_leave_is_low_and_only_a_sign_of_someone_else_makes_it_medium():
+    back = 17 * DAY  # two weeks and a half of leave, weekends included
+    eng = Engine()
+    usual = user("u1", "technologist", "ct")
+    last = _established(eng, usual)
+    # own workstation, usual hour, MFA as always: most likely back from leave -> low, not dropped
+    quiet = eng.process(event("r1", last + back, usual, "login"))[1]
+    assert [(a["detector"], a["severity"]) for a in quiet] == [("dormant_account", "low")]
+    assert "return from leave" in quiet[0]["summary"]
+    for uid, who, client, sign in (
+            ("u2", user("u2", "technologist", "ct"), {"ip": "10.9.9.9", "host": "ws-77", "remote": False},
+             "never used"),
+            ("u3", user("u3", "technologist", "ct"), {"ip": "10.0.0.5", "host": "ws-1", "remote": True},
+             "remote access"),
+            ("u4", user("u4", "technologist", "ct", mfa=False), HOME, "no MFA")):
+        eng2 = Engine()
+        last = _established(eng2, user(uid, "technologist", "ct"))
+        got = eng2.process(event(f"r{uid}", last + back, who, "login", client=client))[1]
+        assert [(a["detector"], a["severity"]) for a in got] == [("dormant_account", "medium")], uid
+        assert sign in got[0]["summary"] and got[0]["score"] > quiet[0]["score"]
+    # an hour the user never works (03:00 instead of 09:00)
+    eng3 = Engine()
+    last = _established(eng3, usual)
+    got = _detectors(eng3, event("night", last + back - 6 * HOUR, usual, "login"))
+    assert "dormant_account" in got
+
+
+def test_a_silence_beyond_any_leave_alerts_without_a_sign():
+    eng = Engine()
+    usual = user("u5", "technologist", "ct")
+    last = _established(eng, usual)
+    quiet = eng.process(event("a", last + 30 * DAY, usual, "login"))[1]
+    assert [(a["detector"], a["severity"]) for a in quiet] == [("dormant_account", "low")]
+    eng = Engine()
+    last = _established(eng, usual)
+    loud = eng.process(event("b", last + 43 * DAY, usual, "login"))[1]
+    assert [(a["detector"], a["severity"]) for a in loud] == [("dormant_account", "medium")]
+
+
+def test_session_history_flags_survive_serialisation():
+    eng = Engine()
+    who = user("rm", "radiologist", "ct", mfa=False)
+    eng.process(event("a", START + 9 * HOUR, who, "login", client={"ip": "1.2.3.4", "host": "h", "remote": True}))
+    st = UserState.from_bytes(eng.export_user("rm"))
+    assert st.flags & 8 and st.flags & 16
+    eng.process(event("b", START + 9 * HOUR, user("lc", "radiologist", "ct"), "login"))
+    st = UserState.from_bytes(eng.export_user("lc"))
+    assert not st.flags & 8 and not st.flags & 16
+
+
+# --- patient_sweep ---------------------------------------------------------------------------
+def _light_history(eng, who, days=10):
+    for d in range(days):
+        for i in range(5):
+            eng.process(event(f"h{who['id']}{d}-{i}", START + d * DAY + 10 * HOUR + i * 600_000, who,
+                              patient=f"H{who['id']}{d}-{i}", study={"uid": f"h.{d}.{i}", "department": "er"}))
+
+
+def _burst(eng, who, prefix, t, n=200):
+    got = []
+    for i in range(n):
+        got += _detectors(eng, event(f"{prefix}{i}", t + i * 30_000, who, patient=f"{prefix}P{i}",
+                                     study={"uid": f"{prefix}.{i}", "department": "er"}))
+    return got
+
+
+def test_a_burst_of_patients_in_colleagues_care_is_not_a_sweep_but_random_records_are():
+    t = START + 12 * DAY + 9 * HOUR
+    tech = user("tech", "technologist", "er")
+    # out of care: the same volume of records nobody worked on lately
+    eng = Engine()
+    ref = user("ref", "referring_physician", "er")
+    _light_history(eng, ref)
+    assert "patient_sweep" in _burst(eng, ref, "S", t)
+    # in care: the technologist imported every one of them an hour or two before
+    eng = Engine()
+    _light_history(eng, ref)
+    for i in range(200):
+        eng.process(event(f"imp{i}", t - 2 * HOUR + i * 20_000, tech, "import", patient=f"CP{i}",
+                          study={"uid": f"C.{i}", "department": "er"}))
+    assert "patient_sweep" not in _burst(eng, ref, "C", t)
+    st = eng.user_state("ref")
+    share, n = st.care_share()
+    assert share > 0.9 and n > 10
+
+
+def test_in_care_bursts_still_meet_the_ceiling():
+    eng = Engine()
+    ref = user("ref2", "referring_physician", "er")
+    tech = user("tech2", "technologist", "er")
+    t = START + 12 * DAY + 9 * HOUR
+    _light_history(eng, ref)
+    for i in range(400):
+        eng.process(event(f"imp{i}", t - 2 * HOUR + i * 10_000, tech, "import", patient=f"KP{i}",
+                          study={"uid": f"K.{i}", "department": "er"}))
+    got = []
+    for i in range(400):  # 400 distinct patients in 40 minutes: above the hourly ceiling
+        got += _detectors(eng, event(f"k{i}", t + i * 6_000, ref, patient=f"KP{i}",
+                                     study={"uid": f"K.{i}", "department": "er"}))
+    assert "patient_sweep" in got
+
+
+def test_care_counts_round_trip_and_old_states_load():
+    st = UserState()
+    st.advance(START)
+    st.note_care(START, True, 7_200_000)
+    st.note_care(START + 60_000, False, 7_200_000)
+    back = UserState.from_bytes(st.to_bytes())
+    assert (back.care_n, back.care_in, back.care_ms) == (st.care_n, st.care_in, st.care_ms)
+    assert 0.4 < back.care_share()[0] < 0.6
+    # a state written before these fields existed (version 2) loads with them at zero
+    raw = lz4.block.decompress(st.to_bytes())
+    fields = list(_HEADER.unpack_from(raw, 0))
+    fields[0] = 2
+    old = _HEADER_V2.pack(*fields[:25]) + raw[_HEADER.size:]
+    v2 = UserState.from_bytes(lz4.block.compress(old))
+    assert (v2.care_n, v2.care_ms) == (0.0, 0) and v2.first_ms == st.first_ms
+
+
+# --- odd_hours -------------------------------------------------------------------------------
+def test_the_departments_working_day_is_not_odd_for_an_evening_class_member():
+    eng = Engine()
+    day_staff = [user(f"day{i}", "referring_physician", "cardio") for i in range(8)]
+    # evening-class members (home checks after clinic): enough member-days to be their own peers
+    evenings = [user(f"eve{i}", "referring_physician", "cardio") for i in range(5)]
+    evening = evenings[0]
+    for d in range(14):
+        for i, who in enumerate(day_staff):
+            for h in (8, 10, 12, 14):
+                eng.process(event(f"w{d}-{i}-{h}", START + d * DAY + h * HOUR + i * 60_000, who,
+                                  patient=f"P{d}{i}{h}", study={"uid": f"s{d}{i}{h}", "department": "cardio"}))
+        for i, who in enumerate(evenings):
+            for h in (18, 19, 20):
+                eng.process(event(f"e{d}-{i}-{h}", START + d * DAY + h * HOUR + i * 60_000, who,
+                                  patient=f"E{d}{i}{h}", study={"uid": f"e{d}{i}{h}", "department": "cardio"}))
+    t = START + 14 * DAY
+    got = []
+    for i in range(5):  # 10:00, when most of the department works
+        got += _detectors(eng, event(f"m{i}", t + 10 * HOUR + i * 60_000, evening, patient=f"M{i}",
+                                     study={"uid": f"m{i}", "department": "cardio"}))
+    assert "odd_hours" not in got
+    got = []
+    for i in range(5):  # 03:00: nobody of the department works then
+        got += _detectors(eng, event(f"n{i}", t + DAY + 3 * HOUR + i * 60_000, evening, patient=f"N{i}",
+                                     study={"uid": f"n{i}", "department": "cardio"}))
+    assert "odd_hours" in got
+
+
+# --- self_access -----------------------------------------------------------------------------
+def _watch(eng, employee: bool = True):
+    eng.update_watchlist({"patient_id": "EMP1", "category": "employee", "employee_user_id": "sched"})
+    if not employee:
+        eng.update_watchlist({"patient_id": "EMP1", "category": ""})
+
+
+def test_own_record_alerts_on_opening_not_on_a_worklist_row():
+    eng = Engine()
+    _watch(eng)
+    sched = user("sched", "scheduler", "neuro", name="Ngozi Miller")
+    t = START + 9 * HOUR
+    assert "self_access" not in _detectors(eng, event("q", t, sched, "query", patient="EMP1",
+                                                      patient_name="MILLER^NGOZI", detail={"query": "worklist"}))
+    assert "self_access" in _detectors(eng, event("v", t + 60_000, sched, "view", patient="EMP1",
+                                                  study={"uid": "1", "department": "neuro"}))
+
+
+def test_a_namesake_in_the_users_own_work_is_not_self_access_when_employees_are_mapped():
+    rad = user("akow", "referring_physician", "neuro", name="Aaron Kowalski")
+    own = {"uid": "1.1", "department": "neuro"}
+    other = {"uid": "1.2", "department": "oncology"}
+    t = START + 9 * HOUR
+    eng = Engine()
+    _watch(eng)  # the hospital maps its employees' records; this patient is not mapped to akow
+    assert "self_access" not in _detectors(eng, event("a", t, rad, patient="P1", patient_name="KOWALSKI^AARON",
+                                                      study=own))
+    assert "self_access" not in _detectors(eng, event("b", t, rad, "import", patient="P1",
+                                                      patient_name="KOWALSKI^AARON", study=other))
+    assert "self_access" in _detectors(eng, event("c", t + 60_000, rad, patient="P2",
+                                                  patient_name="KOWALSKI^AARON", study=other))
+    # without an employee mapping the full name is the only clue: reported wherever it is
+    eng = Engine()
+    _watch(eng, employee=False)
+    assert "self_access" in _detectors(eng, event("d", t, rad, patient="P1", patient_name="KOWALSKI^AARON",
+                                                  study=own))
+
+
+def test_an_import_opens_a_care_episode_for_the_technologist_too():
+    from streamer.score.engine import Shared
+    sh = Shared()
+    w = 72 * HOUR
+    assert not sh.note_patient(1, 10, START, w)                    # first view by anyone: no episode
+    assert not sh.note_patient(1, 10, START + HOUR, w)             # their own second look: still none
+    assert sh.note_patient(1, 11, START + 2 * HOUR, w)             # a colleague worked on them
+    assert not sh.note_patient(1, 11, START + 80 * HOUR, w)        # ... but not within 72 h
+    assert sh.note_patient(2, 20, START, w, acquired=True)         # the import itself is care
+    assert sh.note_patient(2, 20, START + HOUR, w)                 # and the importer's own checks
+    assert not sh.note_patient(2, 20, START + 75 * HOUR, w)        # until the episode is over
+
+
+def test_another_departments_current_patients_are_not_the_users_care():
+    t = START + 12 * DAY + 9 * HOUR
+    eng = Engine()
+    ref = user("refx", "referring_physician", "er")
+    onc_tech = user("onct", "technologist", "oncology")
+    _light_history(eng, ref)
+    for i in range(200):  # oncology imported them: in oncology's care, not the ER physician's
+        eng.process(event(f"imp{i}", t - 2 * HOUR + i * 20_000, onc_tech, "import", patient=f"OP{i}",
+                          study={"uid": f"O.{i}", "department": "oncology"}))
+    got = []
+    for i in range(200):
+        got += _detectors(eng, event(f"o{i}", t + i * 30_000, ref, patient=f"OP{i}",
+                                     study={"uid": f"O.{i}", "department": "oncology"}))
+    assert "patient_sweep" in got
+    assert eng.user_state("refx").care_share()[0] < 0.1
