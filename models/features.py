@@ -582,13 +582,15 @@ class PeerStats:
 
     def day_share(self, cls: int, hour: int, min_days: int) -> float:
         """Share of calendar days on which some member of class `cls` worked within 2 h of this
-        hour (at most the sum over those hours), over the days members of that class were seen;
-        -1 when the group has been seen on fewer than `min_days` days."""
+        hour, over the days members of that class were seen; -1 when the group has been seen on
+        fewer than `min_days` days. Estimated by the busiest of those hours (a lower bound): the
+        sum over them counted one night of five hours as five nights, so one colleague's few
+        night sessions passed for a rota covering half the nights."""
         n = self.n_cdays[cls]
         if self.n_cdays[3] < min_days or not n:
             return -1.0
         row = self.cdays[cls]
-        return min(sum(row[(hour + d) % 24] for d in (-2, -1, 0, 1, 2)) / n, 1.0)
+        return min(max(row[(hour + d) % 24] for d in (-2, -1, 0, 1, 2)) / n, 1.0)
 
     def share(self, cls: int, hour: int, min_days: int) -> float:
         """Member-days of shift class `cls` (3: all) active at this hour of day, plus those at the

@@ -265,3 +265,22 @@ def test_another_departments_current_patients_are_not_the_users_care():
                                      study={"uid": f"O.{i}", "department": "oncology"}))
     assert "patient_sweep" in got
     assert eng.user_state("refx").care_share()[0] < 0.1
+
+
+def test_a_colleagues_few_night_sessions_are_not_a_rota_covering_most_nights():
+    """day_share counts calendar days: one member working 01:00-05:59 on 3 of 20 days covers 03:00
+    on 3 days (0.15), not 15 (the sum over the five hours around it)."""
+    from models.features import PeerStats
+
+    peers = PeerStats()
+    night = sum(1 << h for h in range(1, 6))
+    day = sum(1 << h for h in range(8, 17))
+    for d in range(20):
+        for member in range(5):
+            peers.add_day_hours(d, 0, day)
+        if d in (3, 9, 15):
+            peers.add_day_hours(d, 0, night)
+    for d in (20, 21, 22):  # later days push the last pending days into the counts
+        peers.add_day_hours(d, 0, day)
+    assert abs(peers.day_share(0, 3, 5) - 3 / 21) < 1e-9
+    assert peers.day_share(0, 12, 5) == 1.0
