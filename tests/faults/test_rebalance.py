@@ -7,9 +7,10 @@ Traffic goes on during the rebalance, and the SOC webhook is down (503) meanwhil
 stage is busy retrying while the sinks keep up: the survivor must not wait forever for alerts that
 were in flight when its partitions were revoked.
 
-This test found records lost in a live worker: records fetched while Faust's flow was stopped are
-thrown away and fetched again from the committed offset, and on a partition with no commit yet
-that rewind did nothing (streamer/runtime/faust_fixes.py)."""
+This test found records lost in a live worker, twice: records fetched while Faust's flow was
+stopped are thrown away and fetched again from the committed offset, and on a partition with no
+commit yet that rewind did nothing; and records never delivered to an agent in the middle of a
+partition were counted as processed (Faust's gap rule). Both in streamer/runtime/faust_fixes.py."""
 
 from __future__ import annotations
 

@@ -72,3 +72,49 @@ def test_the_fix_is_installed_on_fausts_consumer_thread():
 
     create_app(Settings(app_id="fix-check"))
     assert AIOKafkaConsumerThread.seek_to_committed.__module__ == "streamer.runtime.faust_fixes"
+
+
+def test_a_jump_in_delivered_offsets_is_read_again_not_counted_as_done():
+    """Faust counts records it never delivered (a jump in offsets) as processed; ours seeks back
+    to them before the next fetch, once; a second jump at the same offset (records gone from the
+    log) falls back to Faust's handling."""
+    from streamer.runtime.faust_fixes import reread_gap, reseek_pending
+
+    tp = TopicPartition("t.raw", 1)
+
+    class Stub:
+        def __init__(self):
+            self.sought, self.gaps = [], []
+
+        def assignment(self):
+            return {tp}
+
+        async def seek(self, partition, offset):
+            self.sought.append((partition, offset))
+
+    async def fallback(consumer, tp_, start, end):
+        consumer.gaps.append((start, end))
+
+    async def run(c):
+        await reread_gap(c, tp, 68, 71, fallback)     # 68, 69, 70 never delivered
+        assert c.gaps == [] and c.sought == []         # nothing counted as done, nothing sought yet
+        await reseek_pending(c)                        # before the next fetch
+        await reseek_pending(c)                        # once
+        await reread_gap(c, tp, 68, 75, fallback)     # the same hole again: really gone
+        await reseek_pending(c)
+
+    c = Stub()
+    asyncio.run(run(c))
+    assert c.sought == [(tp, 68)]
+    assert c.gaps == [(68, 75)]
+
+
+def test_the_gap_fix_is_installed_on_fausts_consumer():
+    from faust.transport.consumer import Consumer
+
+    from streamer.runtime.app import create_app
+    from streamer.settings import Settings
+
+    create_app(Settings(app_id="fix-check-2"))
+    assert Consumer._add_gap.__module__ == "streamer.runtime.faust_fixes"
+    assert Consumer.getmany.__module__ == "streamer.runtime.faust_fixes"
