@@ -118,3 +118,79 @@ def test_the_gap_fix_is_installed_on_fausts_consumer():
     create_app(Settings(app_id="fix-check-2"))
     assert Consumer._add_gap.__module__ == "streamer.runtime.faust_fixes"
     assert Consumer.getmany.__module__ == "streamer.runtime.faust_fixes"
+
+
+def test_records_missing_before_the_first_one_read_are_read_again():
+    """Nothing read yet on a fresh partition (read offset None, nothing committed): the first
+    record delivered must be the start of the log, else the partition is read again from it."""
+    from collections import defaultdict
+
+    from streamer.runtime.faust_fixes import check_first_offset, reseek_pending
+
+    tp = TopicPartition("t.raw", 1)
+
+    class Stub:
+        def __init__(self, committed=None):
+            self._read_offset = defaultdict(lambda: None)
+            self._committed_offset = defaultdict(lambda: None, {tp: committed} if committed is not None else {})
+            self.sought = []
+
+        def assignment(self):
+            return {tp}
+
+        async def earliest_offsets(self, *tps):
+            return {t: 0 for t in tps}
+
+        async def seek(self, partition, offset):
+            self.sought.append((partition, offset))
+
+    async def nothing(*args):
+        return None
+
+    async def run(c, first):
+        await check_first_offset(c, tp, first, nothing)
+        await reseek_pending(c)
+
+    fresh = Stub()
+    asyncio.run(run(fresh, 1))          # offset 0 never delivered
+    assert fresh.sought == [(tp, 0)]
+    ok = Stub()
+    asyncio.run(run(ok, 0))
+    assert ok.sought == []
+    resumed = Stub(committed=40)
+    asyncio.run(run(resumed, 43))       # 40-42 never delivered after a rewind to the commit
+    assert resumed.sought == [(tp, 40)]
+
+
+def test_after_record_zero_only_a_real_jump_is_read_again():
+    from collections import defaultdict
+
+    from streamer.runtime.faust_fixes import check_first_offset, reseek_pending
+
+    tp = TopicPartition("t.raw", 0)
+
+    class Stub:
+        _committed_offset = defaultdict(lambda: None)
+
+        def __init__(self):
+            self._read_offset = defaultdict(lambda: None, {tp: 0})
+            self.sought = []
+
+        def assignment(self):
+            return {tp}
+
+        async def seek(self, partition, offset):
+            self.sought.append((partition, offset))
+
+    async def nothing(*args):
+        return None
+
+    async def run(c, offset):
+        await check_first_offset(c, tp, offset, nothing)
+        await reseek_pending(c)
+
+    c = Stub()
+    asyncio.run(run(c, 1))
+    assert c.sought == []
+    asyncio.run(run(c, 4))
+    assert c.sought == [(tp, 1)]
