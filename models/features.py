@@ -80,8 +80,9 @@ FEATURE_NAMES = (
 
 _HEADER_V2 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqq")
 _HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffq")  # v3: + care_n, care_in, care_ms
-_VERSION = 3
-_READABLE = (2, 3)  # v2 bytes load with the v3 fields at their defaults
+_VERSION = 4
+WEEKEND_BIT = 1 << 24  # in a day mask: the day was a weekend day on the site's clock
+_READABLE = (2, 3, 4)  # older bytes load with the newer fields at their defaults (v4: weekend days)
 _COS = [math.cos(2 * math.pi * h / 24) for h in range(24)]
 _SIN = [math.sin(2 * math.pi * h / 24) for h in range(24)]
 
@@ -142,7 +143,7 @@ class UserState:
         self.dests: list[int] = []
         self.hosts: list[int] = []
         self.depts: list[int] = []
-        self.dprof = bytearray(24)  # active days per hour of day
+        self.dprof = bytearray(25)  # active days per hour of day; [24]: those on a weekend
         self.ddays = 0              # active days behind dprof
         self.hmask = 0              # active hours of the current day (bit per hour)
         self.shift = -1             # shift class of dprof (profile_class), -1 while unknown
@@ -208,19 +209,26 @@ class UserState:
             self.flags &= ~6
         return closed_h, closed_d, flags
 
-    def note_active(self, ms: int) -> None:
-        """Mark the hour of `ms` active in the current day's mask."""
+    def note_active(self, ms: int, local_ms: int | None = None) -> None:
+        """Mark the hour of day of `local_ms` (the site's wall clock; default `ms`, UTC) active in
+        the mask of the current day (a UTC day: `ms`)."""
         if ms // DAY == self.day_id:
-            self.hmask |= 1 << (ms // HOUR % 24)
+            local = ms if local_ms is None else local_ms
+            self.hmask |= 1 << (local // HOUR % 24)
+            if (local // DAY + 3) % 7 >= 5:  # Saturday, Sunday (1970-01-01 was a Thursday)
+                self.hmask |= WEEKEND_BIT
 
     def learn_hours(self, mask: int) -> None:
         """Train the hour-of-day profile (and the shift class) on one normal day's active hours."""
         p = self.dprof
         if self.ddays >= PROFILE_DAYS:
-            for h in range(24):
+            for h in range(25):
                 p[h] >>= 1
             self.ddays >>= 1
         self.ddays += 1
+        if mask & WEEKEND_BIT:
+            p[24] += 1
+        mask &= WEEKEND_BIT - 1
         h = 0
         while mask:
             if mask & 1:
@@ -236,6 +244,13 @@ class UserState:
             return -1.0
         p = self.dprof
         return max(p[hour - 1], p[hour], p[(hour + 1) % 24]) / self.ddays
+
+    def weekend_share(self, min_days: int) -> float:
+        """Share of the user's active days that were weekend days; -1 with fewer than
+        `min_days` active days of history."""
+        if self.ddays < min_days:
+            return -1.0
+        return self.dprof[24] / self.ddays
 
     def shift_class(self, min_days: int) -> int:
         """0 day, 1 evening, 2 night (centre of the hour-of-day profile), -1 without history."""
@@ -424,7 +439,7 @@ class UserState:
         if not raw or raw[0] not in _READABLE:
             raise ValueError(f"unsupported user state version {raw[:1].hex() or 'empty'}")
         s = cls.__new__(cls)
-        header = _HEADER if raw[0] == _VERSION else _HEADER_V2
+        header = _HEADER if raw[0] >= 3 else _HEADER_V2
         fields = header.unpack_from(raw, 0)
         (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.ok_ms, s.sk_base,
          s.hmask, s.n_hours, s.n_days, s.ddays, s.shift, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
@@ -448,8 +463,11 @@ class UserState:
         pos += 2 * SKETCH
         s.pbits = bytearray(raw[pos:pos + PATIENT_BITS // 8])
         pos += PATIENT_BITS // 8
-        s.dprof = bytearray(raw[pos:pos + 24])
-        pos += 24
+        width = 25 if raw[0] >= 4 else 24
+        s.dprof = bytearray(raw[pos:pos + width])
+        pos += width
+        if width == 24:
+            s.dprof.append(0)
         nsets = 4 * (nd + nh + ndep)
         ids = array("I", raw[pos:pos + nsets]).tolist()
         pos += nsets
@@ -499,7 +517,7 @@ class PeerStats:
     """
 
     __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays",
-                 "cdays", "n_cdays", "pending")
+                 "cdays", "n_cdays", "wdays", "pending")
     _STATE = __slots__[:-1]
     PENDING_DAYS = 2
 
@@ -515,6 +533,7 @@ class PeerStats:
         self.ddays = [0] * 4
         self.cdays = [[0] * 24 for _ in range(4)]
         self.n_cdays = [0] * 4
+        self.wdays = [0] * 4  # member-days on a weekend, per shift class
         self.pending: dict[int, list[int]] = {}  # day id -> active-hour mask per class
 
     def add_hour(self, counts: list[int], how: int) -> None:
@@ -547,6 +566,7 @@ class PeerStats:
         for k in range(4):
             self.ddays[k] += other.ddays[k]
             self.n_cdays[k] += other.n_cdays[k]
+            self.wdays[k] += other.wdays[k]
             for h in range(24):
                 self.dhours[k][h] += other.dhours[k][h]
                 self.cdays[k][h] += other.cdays[k][h]
@@ -563,8 +583,11 @@ class PeerStats:
                 masks = self.pending[day] = [0] * 4
                 while len(self.pending) > self.PENDING_DAYS:
                     self._count_day(self.pending.pop(min(self.pending)))
+        weekend = bool(mask & WEEKEND_BIT)
+        mask &= WEEKEND_BIT - 1
         for k in ((cls, 3) if cls >= 0 else (3,)):
             self.ddays[k] += 1
+            self.wdays[k] += weekend
             masks[k] |= mask
             row = self.dhours[k]
             for h in range(24):
@@ -580,17 +603,26 @@ class PeerStats:
                     if masks[k] >> h & 1:
                         row[h] += 1
 
-    def day_share(self, cls: int, hour: int, min_days: int) -> float:
-        """Share of calendar days on which some member of class `cls` worked within 2 h of this
-        hour, over the days members of that class were seen; -1 when the group has been seen on
-        fewer than `min_days` days. Estimated by the busiest of those hours (a lower bound): the
-        sum over them counted one night of five hours as five nights, so one colleague's few
-        night sessions passed for a rota covering half the nights."""
+    def weekend_share(self, cls: int, min_days: int) -> float:
+        """Share of the member-days of class `cls` that were weekend days; -1 with fewer than
+        `min_days` member-days."""
+        n = self.ddays[cls]
+        return self.wdays[cls] / n if n >= min_days else -1.0
+
+    def day_share(self, cls: int, hour: int, min_days: int, before: int = 2, after: int = 1) -> float:
+        """Share of calendar days on which some member of class `cls` worked from `before` hours
+        before this hour to `after` hours after it, over the days members of that class were
+        seen; -1 when the group has been seen on fewer than `min_days` days. Estimated by the
+        busiest of those hours (a lower bound): the sum over them counted one night of five hours
+        as five nights, so one colleague's few night sessions passed for a rota covering half the
+        nights. Asymmetric because work spills over after a shift (late finishes, checks from
+        home in the evening), not hours ahead of it: two hours ahead, the day shift's first hour
+        (06:00) made 04:00 look covered."""
         n = self.n_cdays[cls]
         if self.n_cdays[3] < min_days or not n:
             return -1.0
         row = self.cdays[cls]
-        return min(max(row[(hour + d) % 24] for d in (-2, -1, 0, 1, 2)) / n, 1.0)
+        return min(max(row[(hour + d) % 24] for d in range(-before, after + 1)) / n, 1.0)
 
     def share(self, cls: int, hour: int, min_days: int) -> float:
         """Member-days of shift class `cls` (3: all) active at this hour of day, plus those at the

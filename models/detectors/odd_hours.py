@@ -1,5 +1,7 @@
 """Odd hours: real activity at an hour of the day when this user does not work, and peers of the
-same shift do not either.
+same shift do not either; or on a weekend when the user never works one and their group rarely
+does. Hours and weekdays are the site's wall clock (baseline.site_timezone, else the offset in the
+event's time).
 
 Evidence, in order (the engine computes both features, see models/features.py):
   * own profile (hour_activity_self, once the user has `baseline.profile_min_days` active days):
@@ -9,14 +11,18 @@ Evidence, in order (the engine computes both features, see models/features.py):
     so a new technologist at 03:00 is normal when the department has a night shift;
   * how often those peers as a group cover the hour (`peer_days`: share of calendar days on which
     one of them worked then), so the on-call nights day-shift radiologists take in turn are routine
-    even though each of them works few (within 2 h: a rota's hours vary). Without
+    even though each of them works few (from `peer_days_before` h before to `peer_days_after` h after:
+    a rota's hours vary, and work spills over after a shift rather than ahead of it). Without
     `peer_min_days` calendar days of the group behind that share, nothing is judged. The rota
     explains the hour only while the user's own days are too few to show whether they take part:
     once they would have been expected to work `rota_expected` such nights (their active days x
     the rota's nights per member) and worked none, they are not on it.
-  * for users of the evening or night class, the core hours of the group's day shift (`group_usual`)
-    are the department's working day, not odd hours (a consultant classed "evening" by their home
-    checks who also comes in at 10:00). A day-class user at night is judged as before.
+  * for users outside the group's main shift class, the core hours of that main shift
+    (`group_usual`) are the department's working day, not odd hours (a consultant classed
+    "evening" by their home checks who also comes in at 10:00). A main-shift user at night is
+    judged as before.
+  * weekends (`weekend`): the user's share of active days that fell on a weekend against the
+    group's share of member-days (see OddHours.weekend).
 A user without a profile whose group has too little history is not judged. Fires once the hour
 holds `min_events` record accesses (views, exports, or distinct patients of queries and other
 actions), not on a stray login.
@@ -26,23 +32,29 @@ from __future__ import annotations
 
 from models.detectors.base import Detector, item
 from models.features import C_EXP, C_PAT, C_VIEW, SHIFT_CLASSES
+from streamer.timeutil import format_ms
 
 
 class OddHours(Detector):
     name = "odd_hours"
 
     def group_usual(self, ctx: dict) -> bool:
-        """True when the hour (+-1 h) is within the core hours of the group's day shift: its share
-        of the day-class member-days is at least `group_usual` x that of the day shift's busiest
-        hour. Only for users of the evening and night classes: daytime, when the department is
-        fully staffed, is not odd for them; a day-class user at night is still judged."""
-        if ctx["hour_class"] not in (1, 2):
-            return False
+        """True when the hour (+-1 h) is within the core hours of the group's main shift (the
+        shift class with the most member-days: the department's working day): its share of that
+        class's member-days is at least `group_usual` x that of the busiest hour. Only for users
+        of another class: daytime, when the department is fully staffed, is not odd for its
+        evening or night staff; a day-shift user at night is still judged. The main class, not
+        class "day": classes are named by clock hours, so at a site whose events are in UTC far
+        from it (-05:00) the local day shift is the "evening" class and local night staff the
+        "day" class, whose core hours then covered the day staff's nights."""
+        k = ctx["hour_class"]
         gp = ctx.get("group_peer")
-        n = gp.ddays[0] if gp is not None else 0
-        if n < self.params.get("group_min_days", 60):
+        if gp is None or k not in (0, 1, 2):
             return False
-        row, h = gp.dhours[0], ctx["hour"]
+        main = max((0, 1, 2), key=lambda c: gp.ddays[c])
+        if k == main or gp.ddays[main] < self.params.get("group_min_days", 60):
+            return False
+        row, h = gp.dhours[main], ctx["hour"]
         near = [max(row[i - 1], row[i], row[(i + 1) % 24]) for i in range(24)]
         return near[h] >= self.params["group_usual"] * max(near) > 0
 
@@ -52,6 +64,17 @@ class OddHours(Detector):
         p = self.params
         if n < p["min_events"] or ctx["late"]:
             return []
+        return self.night(ctx, n) or (self.weekend(ctx, n) if ctx.get("weekend") else [])
+
+    def who(self, ctx: dict) -> str:
+        k = ctx["hour_class"]
+        if k < 3:
+            return f"other {SHIFT_CLASSES[k]}-shift {ctx['peer_group']} staff"
+        return f"other {ctx['peer_group']} staff"
+
+    def night(self, ctx: dict, n: int) -> list[dict]:
+        """An hour of day the user and their peers do not work."""
+        p = self.params
         f = ctx["features"]
         own, peer = f["hour_activity_self"], f["hour_activity_peer"]
         if own > p["self_max"] or peer < 0 or peer > p["peer_max"]:
@@ -60,7 +83,8 @@ class OddHours(Detector):
         hp = ctx["hour_peer"]
         if self.group_usual(ctx):
             return []  # the department's working day: not odd for its evening or night staff
-        days = hp.day_share(k, ctx["hour"], p["peer_min_days"])
+        days = hp.day_share(k, ctx["hour"], p["peer_min_days"], p.get("peer_days_before", 2),
+                            p.get("peer_days_after", 1))
         if days < 0:
             return []  # the group is too young to judge
         if days > p["peer_days"]:
@@ -71,13 +95,35 @@ class OddHours(Detector):
             if own != 0.0 or expected < p["rota_expected"]:
                 return []
         explanation = [item("hour_activity_peer", peer, p["peer_max"], "peer")]
-        who = f"other {ctx['peer_group']} staff"
         if own >= 0:
             explanation.insert(0, item("hour_activity_self", own, p["self_max"], "self"))
-        if k < 3:
-            who = f"other {SHIFT_CLASSES[k]}-shift {ctx['peer_group']} staff"
         score = 0.6 + 0.4 * (1 - max(own, 0.0) / p["self_max"]) * (1 - peer / p["peer_max"])
-        when = ctx["event"]["event_time"][:16].replace("T", " ")
+        when = format_ms(ctx["ms"])[:16].replace("T", " ")
         summary = (f"{ctx['user_id']} made {n} accesses around {when} UTC, an hour when neither "
-                   f"they nor {who} usually work")
+                   f"they nor {self.who(ctx)} usually work")
+        return [self.hit(score, summary, explanation)]
+
+    def weekend(self, ctx: dict, n: int) -> list[dict]:
+        """A weekend day (site clock) for a user who has not worked one in `weekend_min_days`
+        active days or more, in a group where weekend work is rare (a department closed at
+        weekends), or routine but the user's own days show they are not on its rota (they would
+        have worked `weekend_expected` weekend days by now)."""
+        p = self.params
+        st = ctx["state"]
+        own = st.weekend_share(p.get("weekend_min_days", 15))
+        if own < 0 or own > p.get("weekend_self_max", 0.02):
+            return []  # too little history, or the user does work weekends
+        k = ctx["hour_class"]
+        peer = ctx["hour_peer"].weekend_share(k, ctx.get("peer_min_days", 60))
+        if peer < 0:
+            return []
+        if peer > p.get("weekend_peer_max", 0.005) and st.ddays * peer < p.get("weekend_expected", 8.0):
+            return []  # weekend rota in the group: the user may just not have had their turn yet
+        explanation = [item("weekend_activity_self", own, p.get("weekend_self_max", 0.02), "self"),
+                       item("weekend_activity_peer", peer, p.get("weekend_peer_max", 0.005), "peer")]
+        score = 0.55 + 0.3 * (1 - min(peer / 0.3, 1.0))
+        when = format_ms(ctx["ms"])[:16].replace("T", " ")
+        summary = (f"{ctx['user_id']} made {n} accesses on a weekend ({when} UTC); they worked no "
+                   f"weekend in their last {st.ddays} active days, and weekends are "
+                   f"{peer:.0%} of the working days of {self.who(ctx)}")
         return [self.hit(score, summary, explanation)]

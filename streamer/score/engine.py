@@ -27,6 +27,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from collections.abc import Callable, Iterable
 from itertools import islice
 
@@ -219,6 +221,15 @@ class Engine:
         self.by_action: dict[str, list] = {}
         self.any_action = [d for d in self.detectors if d.actions is None]
         self._days: dict[str, int] = {}
+        # hours of day (working-hours profiles, shift classes, odd hours) are the site's local
+        # wall clock: its IANA zone when configured (daylight saving included), else the offset
+        # the source wrote in each event's time, else UTC
+        tz = str(base.get("site_timezone") or "")
+        try:
+            self.site_tz = ZoneInfo(tz) if tz else None
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"baseline.site_timezone: unknown time zone {tz!r}") from exc
+        self._offsets: dict[int, int] = {}
         if roster:
             self.load_roster_csv(roster)
         if watchlist:
@@ -410,6 +421,24 @@ class Engine:
                 return day + int(h) * 3_600_000 + int(m) * 60_000 + int(s) * 1000 + int(text[20:23])
         return parse_time(text)
 
+    def _offset(self, text, ms: int) -> int:
+        """Milliseconds to add to UTC `ms` for the site's local wall clock (see __init__)."""
+        if self.site_tz is not None:
+            h = ms // HOUR
+            off = self._offsets.get(h)
+            if off is None:
+                if len(self._offsets) > 4096:
+                    self._offsets.clear()
+                delta = datetime.fromtimestamp(h * 3600, self.site_tz).utcoffset()
+                off = self._offsets[h] = int(delta.total_seconds() * 1000) if delta else 0
+            return off
+        if type(text) is str and len(text) > 19 and text[-3] == ":" and text[-6] in "+-":
+            hh, mm = text[-5:-3], text[-2:]
+            if hh.isdigit() and mm.isdigit() and hh < "24" and mm < "60":
+                off = (int(hh) * 60 + int(mm)) * 60_000
+                return -off if text[-6] == "-" else off
+        return 0
+
     def _process(self, event: dict) -> tuple[dict, list, dict]:
         user = event.get("user")
         uid = user.get("id") if isinstance(user, dict) else None
@@ -418,6 +447,7 @@ class Engine:
         if "event_time" not in event:
             raise ValueError("event has no event_time")
         ms = self._ms(event["event_time"])
+        off = self._offset(event["event_time"], ms)
         action = event.get("action") or "other"
         outcome = event.get("outcome") or "success"
         obs_start = self.shared.observe(ms)
@@ -462,10 +492,10 @@ class Engine:
             gpeer.add_day_hours(old_day, cls, mask)
             rpeer.add_day_hours(old_day, cls, mask)
         if ok_event:
-            st.note_active(ms)
+            st.note_active(ms, ms + off)
         if closed_h is not None and not flags & 1:
             st.fold(False, closed_h, self.hour_alpha)
-            how = (old_hour + 72) % 168
+            how = (old_hour + off // HOUR + 72) % 168  # local hour of week
             gpeer.add_hour(closed_h, how)
             rpeer.add_hour(closed_h, how)
             self.online.learn(group, closed_h)
@@ -525,7 +555,8 @@ class Engine:
             st.break_glass_ms = ms
 
         features = st.window_features({})
-        hour = ms // HOUR % 24
+        hour = (ms + off) // HOUR % 24  # local hour of day
+        weekend = ((ms + off) // DAY + 3) % 7 >= 5  # Saturday or Sunday on the site's clock
         shift = st.shift_class(self.profile_min_days)
         # peers of the same shift class, else all members (more permissive): department, then role
         hpeer, k, need = rpeer, 3, self.peer_min_days
@@ -560,7 +591,8 @@ class Engine:
                "watch": self.watchlist.get(pid) if pid else None, "study": study,
                "client": client, "destination": dest, "late": late, "gap_ms": gap,
                "new_destination": new_dest, "shared": self.shared, "perms": self.perms,
-               "shift": shift, "hour_peer": hpeer, "hour_class": k, "hour": hour,
+               "shift": shift, "hour_peer": hpeer, "hour_class": k, "hour": hour, "weekend": weekend,
+               "peer_min_days": need,
                "score": score, "score_explanation": expl or [], "new_host": new_host,
                "seen_remote": bool(st.flags & 8), "seen_no_mfa": bool(st.flags & 16),
                "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,

@@ -5,11 +5,14 @@ working day for odd hours, and openings (not listings) of one's own record."""
 from __future__ import annotations
 
 import lz4.block
+import pytest
 
 from models.detectors.dormant_account import silence_chance
 from models.features import _HEADER, _HEADER_V2, UserState
+from models.rules import load_rules
 from models.sample_traffic import START, event, user
 from streamer.score.engine import Engine
+from streamer.timeutil import format_ms
 
 HOUR = 3_600_000
 DAY = 86_400_000
@@ -161,13 +164,22 @@ def test_care_counts_round_trip_and_old_states_load():
     back = UserState.from_bytes(st.to_bytes())
     assert (back.care_n, back.care_in, back.care_ms) == (st.care_n, st.care_in, st.care_ms)
     assert 0.4 < back.care_share()[0] < 0.6
-    # a state written before these fields existed (version 2) loads with them at zero
+    # the layout before weekend days (versions 2 and 3: a 24-byte hour profile)
+    st.dprof[10] = 7
+    st.incidents = {"x": {"n": 1}}
+    st.dprof = st.dprof[:24]
     raw = lz4.block.decompress(st.to_bytes())
+    st.dprof.append(0)
     fields = list(_HEADER.unpack_from(raw, 0))
+    fields[0] = 3
+    v3 = UserState.from_bytes(lz4.block.compress(_HEADER.pack(*fields) + raw[_HEADER.size:]))
+    assert v3.care_n == st.care_n and v3.dprof == st.dprof and v3.incidents == st.incidents
+    # a state written before the care fields existed (version 2) loads with them at zero
     fields[0] = 2
     old = _HEADER_V2.pack(*fields[:25]) + raw[_HEADER.size:]
     v2 = UserState.from_bytes(lz4.block.compress(old))
     assert (v2.care_n, v2.care_ms) == (0.0, 0) and v2.first_ms == st.first_ms
+    assert v2.dprof == st.dprof and len(v2.dprof) == 25 and v2.incidents == st.incidents
 
 
 # --- odd_hours -------------------------------------------------------------------------------
@@ -284,3 +296,129 @@ def test_a_colleagues_few_night_sessions_are_not_a_rota_covering_most_nights():
         peers.add_day_hours(d, 0, day)
     assert abs(peers.day_share(0, 3, 5) - 3 / 21) < 1e-9
     assert peers.day_share(0, 12, 5) == 1.0
+
+
+# --- odd_hours: the site's clock, weekends, the group's main shift ----------------------------
+def _local(ev: dict, ms: int, offset_h: int) -> dict:
+    """The event with its time written in local time at UTC`offset_h` (same instant)."""
+    sign = "-" if offset_h < 0 else "+"
+    local = format_ms(ms + offset_h * HOUR)[:-1]
+    ev["event_time"] = f"{local}{sign}{abs(offset_h):02d}:00"
+    return ev
+
+
+def test_hours_of_day_are_the_offset_written_in_the_event_time():
+    eng = Engine()
+    who = user("tz1", "technologist", "ct")
+    for d in range(6):  # 09:00 local at UTC-5 is 14:00 UTC
+        ms = START + d * DAY + 14 * HOUR
+        eng.process(_local(event(f"t{d}", ms, who), ms, -5))
+    st = eng.user_state("tz1")
+    assert st.dprof[9] == 5 and st.dprof[14] == 0  # the sixth day is still open
+    assert eng.process(_local(event("t9", START + 6 * DAY + 14 * HOUR, who), START + 6 * DAY + 14 * HOUR, -5)
+                       )[0]["enrichment"]["features"]["hour_activity_self"] == 1.0
+
+
+def test_a_configured_site_timezone_wins_over_utc_times_and_keeps_daylight_saving():
+    rules = load_rules()
+    rules["baseline"]["site_timezone"] = "America/New_York"
+    eng = Engine(rules)
+    who = user("tz2", "technologist", "ct")
+    # 2026-11-02 is after the end of daylight saving (Nov 1): 08:00 local = 13:00 UTC
+    for d in range(6):
+        eng.process(event(f"n{d}", START + d * DAY + 13 * HOUR, who))
+    assert eng.user_state("tz2").dprof[8] == 5
+    bad = load_rules()
+    bad["baseline"]["site_timezone"] = "Mars/Olympus_Mons"
+    with pytest.raises(ValueError, match="site_timezone"):
+        Engine(bad)
+
+
+def _weekday_group(eng, dept: str, n: int, weeks: int, weekend_every: int = 0) -> list[dict]:
+    """`n` day-shift members working Monday to Friday 08-16 for `weeks` weeks (START is a
+    Monday); with `weekend_every` > 0, member i also works the weekends of weeks where
+    (week + i) % weekend_every == 0 (a weekend rota)."""
+    staff = [user(f"{dept}{i}", "technologist", dept) for i in range(n)]
+    for w in range(weeks):
+        for dow in range(7):
+            for i, who in enumerate(staff):
+                if dow >= 5 and not (weekend_every and (w + i) % weekend_every == 0):
+                    continue
+                t = START + (7 * w + dow) * DAY
+                for h in (8, 11, 14):
+                    eng.process(event(f"{who['id']}-{w}-{dow}-{h}", t + h * HOUR + i * 60_000, who,
+                                      patient=f"P{w}{dow}{i}{h}",
+                                      study={"uid": f"s{w}{dow}{i}{h}", "department": dept}))
+    return staff
+
+
+def _saturday(eng, who, week: int) -> list[str]:
+    got = []
+    t = START + (7 * week + 5) * DAY + 10 * HOUR
+    for i in range(5):
+        got += _detectors(eng, event(f"sat-{who['id']}-{i}", t + i * 60_000, who, patient=f"S{i}",
+                                     study={"uid": f"sat{i}", "department": who["department"]}))
+    return got
+
+
+def test_a_weekend_is_odd_in_a_department_closed_at_weekends():
+    eng = Engine()
+    staff = _weekday_group(eng, "mri", 6, 4)
+    got = eng.process(event("sat-x", START + (7 * 4 + 5) * DAY + 10 * HOUR, staff[0], patient="SX",
+                            study={"uid": "satx", "department": "mri"}))[1]
+    got += [a for i in range(4) for a in eng.process(event(
+        f"sat-y{i}", START + (7 * 4 + 5) * DAY + 10 * HOUR + (i + 1) * 60_000, staff[0], patient=f"SY{i}",
+        study={"uid": f"saty{i}", "department": "mri"}))[1]]
+    odd = [a for a in got if a["detector"] == "odd_hours"]
+    assert odd and "weekend" in odd[0]["summary"]
+    feats = {e["feature"]: e for e in odd[0]["explanation"]}
+    assert feats["weekend_activity_self"]["value"] == 0.0 and feats["weekend_activity_peer"]["value"] == 0.0
+
+
+def test_a_newcomer_to_a_weekend_department_is_not_odd_but_a_member_who_never_works_one_is():
+    eng = Engine()
+    staff = _weekday_group(eng, "ed", 6, 3, weekend_every=1)  # the whole team works weekends
+    # a colleague who joined and worked three weeks of weekdays: their weekend may come yet
+    new = user("ednew", "technologist", "ed")
+    for d in [7 * w + dow for w in (2, 3, 4) for dow in range(5)]:
+        for h in (8, 11, 14):
+            eng.process(event(f"new-{d}-{h}", START + d * DAY + h * HOUR, new, patient=f"N{d}{h}",
+                              study={"uid": f"n{d}{h}", "department": "ed"}))
+    assert eng.user_state("ednew").weekend_share(15) == -1.0  # 14 closed days: not judged yet
+    assert "odd_hours" not in _saturday(eng, new, 4)  # 15 days x the group's share: < 8 expected
+    # the group's weekend share x 60 weekday-only days: about 10 weekend days expected, none worked
+    loner = user("edlone", "technologist", "ed")
+    for w in range(12):
+        for dow in range(5):
+            eng.process(event(f"l-{w}-{dow}", START + (7 * w + dow) * DAY + 9 * HOUR - 42 * DAY, loner,
+                              patient=f"L{w}{dow}", study={"uid": f"l{w}{dow}", "department": "ed"}))
+    assert staff and "odd_hours" in _saturday(eng, loner, 6)
+
+
+def test_the_main_shift_of_a_site_far_from_utc_is_judged_at_night():
+    """Events in UTC from a site at UTC-5: its day staff (08-17 local = 13-22 UTC) fall in the
+    "evening" class and its night staff (22-05 local = 03-10 UTC) in the "day" class; the night
+    staff's hours are not the department's working day for the day staff."""
+    eng = Engine()
+    day_staff = [user(f"d{i}", "radiologist", "womens") for i in range(8)]
+    night_staff = [user(f"n{i}", "radiologist", "womens") for i in range(3)]
+    for d in range(30):
+        for i, who in enumerate(day_staff):
+            for h in (13, 15, 17, 19, 21):
+                eng.process(event(f"w{d}-{i}-{h}", START + d * DAY + h * HOUR + i * 60_000, who,
+                                  patient=f"P{d}{i}{h}", study={"uid": f"s{d}{i}{h}", "department": "womens"}))
+        for i, who in enumerate(night_staff):
+            for h in (3, 5, 7, 9):
+                eng.process(event(f"x{d}-{i}-{h}", START + d * DAY + h * HOUR + i * 60_000, who,
+                                  patient=f"Q{d}{i}{h}", study={"uid": f"q{d}{i}{h}", "department": "womens"}))
+    assert eng.user_state("d0").shift == 1 and eng.user_state("n0").shift == 0
+    got = []
+    for i in range(5):  # 08:20 UTC = 03:20 local: the night staff's hours, not the day staff's
+        got += _detectors(eng, event(f"late{i}", START + 30 * DAY + 8 * HOUR + (20 + i) * 60_000, day_staff[0],
+                                     patient=f"L{i}", study={"uid": f"l{i}", "department": "womens"}))
+    assert "odd_hours" in got
+    got = []
+    for i in range(5):  # and the night staff at the department's working day is not odd
+        got += _detectors(eng, event(f"noon{i}", START + 31 * DAY + 15 * HOUR + i * 60_000, night_staff[0],
+                                     patient=f"M{i}", study={"uid": f"m{i}", "department": "womens"}))
+    assert "odd_hours" not in got
