@@ -79,7 +79,8 @@ FEATURE_NAMES = (
 """Ordered feature vector of every event: models, enrichment and ClickHouse use this order."""
 
 _HEADER_V2 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqq")
-_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffq")  # v3: + care_n, care_in, care_ms
+_HEADER_V3 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffq")  # v3: + care_n, care_in, care_ms
+_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffqqffHB")  # v4: + a pending return from silence
 _VERSION = 4
 WEEKEND_BIT = 1 << 24  # in a day mask: the day was a weekend day on the site's clock
 _READABLE = (2, 3, 4)  # older bytes load with the newer fields at their defaults (v4: weekend days)
@@ -121,7 +122,8 @@ class UserState:
                  "first_ms", "last_ms", "prev_ms", "ok_ms", "sk_base", "psk", "ssk", "pbits", "dests",
                  "hosts", "depts", "dprof", "ddays", "hmask", "shift", "hstat", "dstat", "n_hours",
                  "n_days", "risk", "risk_ms", "flags", "score", "sig", "break_glass_ms",
-                 "care_n", "care_in", "care_ms", "incidents")
+                 "care_n", "care_in", "care_ms", "ret_ms", "ret_gap", "ret_span", "ret_n", "ret_code",
+                 "incidents")
 
     def __init__(self) -> None:
         self.heads = [-1, -1, -1]
@@ -162,6 +164,14 @@ class UserState:
         self.care_n = 0.0
         self.care_in = 0.0
         self.care_ms = 0
+        # a return after a long silence waiting for its verdict (dormant_account): when, how many
+        # days of silence, how many days of history before it, record accesses since, and what
+        # the return looked like (bits, see the detector)
+        self.ret_ms = 0
+        self.ret_gap = 0.0
+        self.ret_span = 0.0
+        self.ret_n = 0
+        self.ret_code = 0
         self.incidents: dict = {}
 
     # --- update -----------------------------------------------------------------------------
@@ -417,7 +427,7 @@ class UserState:
             self.prev_ms, self.ok_ms, self.sk_base, self.hmask, self.n_hours, self.n_days, self.ddays,
             self.shift, self.flags, len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
             self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms, self.care_n, self.care_in,
-            self.care_ms)
+            self.care_ms, self.ret_ms, self.ret_gap, self.ret_span, min(self.ret_n, 0xFFFF), self.ret_code)
         r0, r1, r2 = self.rings
         t0, t1, t2 = self.tot
         raw = b"".join((
@@ -439,12 +449,13 @@ class UserState:
         if not raw or raw[0] not in _READABLE:
             raise ValueError(f"unsupported user state version {raw[:1].hex() or 'empty'}")
         s = cls.__new__(cls)
-        header = _HEADER if raw[0] >= 3 else _HEADER_V2
+        header = _HEADER if raw[0] >= 4 else _HEADER_V3 if raw[0] == 3 else _HEADER_V2
         fields = header.unpack_from(raw, 0)
         (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.ok_ms, s.sk_base,
          s.hmask, s.n_hours, s.n_days, s.ddays, s.shift, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
          s.risk_ms, s.break_glass_ms) = fields[:25]
-        s.care_n, s.care_in, s.care_ms = fields[25:] if len(fields) > 25 else (0.0, 0.0, 0)
+        s.care_n, s.care_in, s.care_ms = fields[25:28] if len(fields) > 25 else (0.0, 0.0, 0)
+        s.ret_ms, s.ret_gap, s.ret_span, s.ret_n, s.ret_code = fields[28:] if len(fields) > 28 else (0, 0.0, 0.0, 0, 0)
         s.heads = [h0, h1, h2]
         pos = header.size
         values = array("I", raw[pos:pos + 4 * _N_COUNTERS])

@@ -97,3 +97,16 @@ def week(n_users: int = 20, days: int = 7, seed: int = 7, start: int = START) ->
                 n += 1
     events.sort(key=lambda e: e["event_time"])
     return events
+
+
+def come_back(engine, eid: str, ms: int, who: dict, action: str = "login", records: int = 3,
+              **parts) -> list[dict]:
+    """A return to work: `action` at `ms`, then `records` views of distinct patients a minute
+    apart from the same client; the final version of every alert raised on the way."""
+    alerts = {a["alert_id"]: a for a in engine.process(event(eid, ms, who, action, **parts))[1]}
+    extra = {"client": parts["client"]} if "client" in parts else {}
+    for i in range(records):
+        for a in engine.process(event(f"{eid}-v{i}", ms + (i + 1) * 60_000, who, patient=f"{eid}-P{i}",
+                                      study={"uid": f"{eid}-s{i}"}, **extra))[1]:
+            alerts[a["alert_id"]] = a
+    return list(alerts.values())

@@ -20,14 +20,24 @@ A silence is judged in three steps (thresholds and their reasons in detectors.ya
       - a sign that whoever returns is not the usual user: a client host or IP the account never
         used, remote access by an account never used remotely, no MFA for an account that always
         had it, or an hour of day the user does not work (own share <= `odd_hour_share`).
-    Without either, the return is still reported, at `quiet_severity` (low) and a lower score: a
-    leave and a reused account of an established user look the same in the audit trail.
+    Without either, the return is reported at `quiet_severity` (low) and a lower score if that is
+    set (a leave and a reused account of an established user look the same in the audit trail);
+    by default it is not: returns from three or four weeks of leave are the commonest silence of
+    established staff, and a reused account is reused for something the other detectors see.
+Below `long_days` the verdict waits until the returning account has made `return_accesses`
+successful record accesses within `return_hours` of its return: a referring physician who follows
+a patient for a few days and looks again at one study weeks later, when the next admission comes,
+is the commonest silence of all; an account reused by someone else is reused for something. The
+return's signs are those of its first event (a new host is new only once).
 """
 
 from __future__ import annotations
 
 from models.detectors.base import Detector, item
-from models.features import DAY
+from models.features import DAY, HOUR
+
+# record accesses that make a return substantive (besides any event naming a patient)
+RECORD_ACTIONS = frozenset(("view", "export", "share", "print", "query", "annotate", "edit", "delete"))
 
 
 def silence_chance(active: float, observed: float, gap_days: float) -> float:
@@ -42,56 +52,91 @@ def silence_chance(active: float, observed: float, gap_days: float) -> float:
     return p
 
 
+SIGN_TEXT = ("a client host or IP never used by the account",
+             "remote access, never used by the account before",
+             "no MFA, which the account always had",
+             "an hour of day the user does not work")
+QUIET, SHORT, SIGNS = 1 << 4, 2 << 4, 3 << 4  # the verdict, in bits 4-5 of UserState.ret_code
+
+
 class DormantAccount(Detector):
     name = "dormant_account"
 
-    def signs(self, ctx: dict) -> list[str]:
-        """What in the returning event says it may not be the usual user."""
-        out = []
+    def signs(self, ctx: dict) -> int:
+        """What in the returning event says it may not be the usual user (bits of SIGN_TEXT)."""
+        out = 0
         if ctx.get("new_host"):
-            out.append("a client host or IP never used by the account")
+            out |= 1
         client, user = ctx.get("client") or {}, ctx.get("user") or {}
         if client.get("remote") is True and not ctx.get("seen_remote"):
-            out.append("remote access, never used by the account before")
+            out |= 2
         if user.get("mfa") is False and not ctx.get("seen_no_mfa"):
-            out.append("no MFA, which the account always had")
+            out |= 4
         own = ctx["features"].get("hour_activity_self", -1.0)
         if 0 <= own <= self.params["odd_hour_share"]:
-            out.append("an hour of day the user does not work")
+            out |= 8
         return out
 
     def evaluate(self, ctx: dict) -> list[dict]:
         gap = ctx["gap_ms"] / DAY
         p = self.params
-        days = p["days"]
-        if gap < days or ctx["action"] == "login_failed":
+        st = ctx["state"]
+        if gap >= p["days"] and ctx["action"] != "login_failed":
+            st.ret_ms = 0
+            if gap >= p["long_days"]:  # well beyond any leave: at once, whatever follows
+                return [self.verdict(ctx, gap, 0.0, 0)]
+            code, span = self.judge(ctx, gap)
+            if not code:
+                return []
+            st.ret_ms, st.ret_gap, st.ret_span, st.ret_n, st.ret_code = ctx["ms"], gap, span, 0, code
+        elif not st.ret_ms:
             return []
+        elif ctx["ms"] - st.ret_ms > p.get("return_hours", 24) * HOUR:
+            st.ret_ms = 0  # the return came to nothing: a login, a look at a record or two
+            return []
+        if ctx["outcome"] == "success" and (ctx["patient_id"] or ctx["action"] in RECORD_ACTIONS):
+            st.ret_n += 1
+        if st.ret_n < p.get("return_accesses", 3):
+            return []
+        st.ret_ms = 0
+        return [self.verdict(ctx, st.ret_gap, st.ret_span, st.ret_code)]
+
+    def judge(self, ctx: dict, gap: float) -> tuple[int, float]:
+        """(ret_code, days of history before the silence) of a return after `gap` days, shorter
+        than `long_days`; code 0: the account's own rhythm explains the silence."""
+        p = self.params
         st = ctx["state"]
         last = st.ok_ms - ctx["gap_ms"]  # last activity before the silence
-        why = ""
-        if gap < p["long_days"]:
-            start = min(st.first_ms or last, ctx.get("obs_start") or last)
-            observed = (last - start) / DAY + 1.0
-            active = max(st.n_days, st.ddays)  # closed active days (those without alerts)
-            chance = silence_chance(active, observed, gap)
-            if chance > p["p_max"]:
-                return []  # the account's own rhythm explains the silence
-            span = (last - (st.first_ms or last)) / DAY + 1.0
-            if gap >= p["history_ratio"] * span:
-                why = f"; before it the account was active for only {span:.0f} days"
-            else:
-                signs = self.signs(ctx)
-                if not signs:
-                    # an established user back, as they always work: most often a leave, but a
-                    # reused account looks the same from the logs, so it is reported at the
-                    # `quiet_severity` (triage queue, no page) rather than dropped
-                    score = min(0.4 + 0.2 * (gap - days) / (3 * days), 0.6)
-                    summary = (f"{ctx['user_id']} is active again after {gap:.0f} days without any "
-                               "activity, from a known client at their usual hours (a return from "
-                               "leave looks like this; check with the roster or HR)")
-                    return [self.hit(score, summary, [item("days_since_last_seen", gap, days, "rule")],
-                                     severity=p.get("quiet_severity", "low"))]
-                why = "; it comes back with " + ", ".join(signs)
+        start = min(st.first_ms or last, ctx.get("obs_start") or last)
+        observed = (last - start) / DAY + 1.0
+        active = max(st.n_days, st.ddays)  # closed active days (those without alerts)
+        if silence_chance(active, observed, gap) > p["p_max"]:
+            return 0, 0.0
+        span = (last - (st.first_ms or last)) / DAY + 1.0
+        if gap >= p["history_ratio"] * span:
+            return SHORT, span
+        signs = self.signs(ctx)
+        if signs:
+            return SIGNS | signs, span
+        return (QUIET if p.get("quiet_severity") else 0), span
+
+    def verdict(self, ctx: dict, gap: float, span: float, code: int) -> dict:
+        p = self.params
+        days = p["days"]
+        head = f"{ctx['user_id']} is active again after {gap:.0f} days without any activity"
+        explanation = [item("days_since_last_seen", gap, days, "rule")]
+        kind = code & 0x30
+        if kind == QUIET:
+            # an established user back, as they always work: most often a leave, but a reused
+            # account looks the same from the logs, so it is reported at the `quiet_severity`
+            # (triage queue, no page) rather than dropped
+            score = min(0.4 + 0.2 * (gap - days) / (3 * days), 0.6)
+            summary = (head + ", from a known client at their usual hours (a return from leave looks "
+                       "like this; check with the roster or HR)")
+            return self.hit(score, summary, explanation, severity=p.get("quiet_severity", "low"))
+        if kind == SHORT:
+            head += f"; before it the account was active for only {span:.0f} days"
+        elif kind == SIGNS:
+            head += "; it comes back with " + ", ".join(t for i, t in enumerate(SIGN_TEXT) if code >> i & 1)
         score = min(0.6 + 0.4 * (gap - days) / (3 * days), 1.0)
-        summary = f"{ctx['user_id']} is active again after {gap:.0f} days without any activity{why}"
-        return [self.hit(score, summary, [item("days_since_last_seen", gap, days, "rule")])]
+        return self.hit(score, head, explanation)

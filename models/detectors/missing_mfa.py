@@ -1,4 +1,9 @@
-"""Export, admin or permission change without MFA; remote access without MFA."""
+"""Export, admin or permission change without MFA; remote access without MFA.
+
+Publishing a study inside the hospital (`inside_actions`, e.g. share to the clinicians' web
+portal or an internal DICOM node: `destination.external` false and a type in `inside_types`)
+keeps the data where it was and needs no step-up; exports to media, e-mail, cloud or any
+external destination do."""
 
 from __future__ import annotations
 
@@ -15,6 +20,10 @@ class MissingMfa(Detector):
         if action in ("login_failed", "logout"):
             return []
         if action in self.params["actions"]:
+            dest = ctx.get("destination") or {}
+            if action in self.params.get("inside_actions", ()) and dest.get("external") is False \
+                    and dest.get("type") in self.params.get("inside_types", ()):
+                return []
             what = f"'{action}'"
         elif ctx["client"].get("remote") is True:
             what = f"remote '{action}'"

@@ -11,7 +11,15 @@ Only openings count, for the own record too: the user's own row in a worklist or
 or the import of their study by the technologist on duty, is not an opening. A patient with the
 user's full name is their own record wherever it is, unless the hospital's watchlist maps its
 employees' records (employee_user_id) and does not map this one to the user: then it is a namesake
-(common names repeat in a large hospital) and is judged like a shared surname."""
+(common names repeat in a large hospital) and is judged like a shared surname.
+How common the surname is among the hospital's patients decides what explains it: a common one
+(more than `surname_rare_share` of the patients seen, at least `surname_rare_min`) is explained
+by a care relation - the user's department's study, a study department the user already worked
+on (where studies are filed under the reading section: ward physicians see body imaging), or a
+care episode (a colleague worked on the patient or a study of theirs was imported within the care
+window); a rare one is most likely
+kin, and is reported even then. Rarity is judged once `surname_min_patients` patients have been
+counted (before that every surname would look rare)."""
 
 from __future__ import annotations
 
@@ -85,8 +93,13 @@ class SelfAccess(Detector):
         if same_name and not (cared and ctx.get("employees_listed")):
             summary = f"{uid} opened the record of patient {pid}, whose name is their own"
             return [self.hit(0.9, summary, [item("same_name", 1, 0, "rule")])]
-        if cared:
-            return []  # a care relation: the user's own department's study, or a reader for all
+        shared = ctx["shared"]
+        rare = shared.named >= self.params.get("surname_min_patients", 2000) and \
+            shared.surname_patients(s) <= max(self.params.get("surname_rare_min", 2),
+                                              shared.named * self.params.get("surname_rare_share", 0.0005))
+        worked = not ctx["features"].get("new_department", 1.0)
+        if not rare and (cared or ctx.get("episode") or worked):
+            return []  # a common surname in the user's care work: chance, not kinship
         summary = f"{uid} opened the record of patient {pid} who shares their surname {s.title()}"
         return [self.hit(self.params["surname_score"], summary,
                          [item("same_surname", 1, 0, "rule")], self.params["surname_severity"])]

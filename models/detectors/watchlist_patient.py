@@ -2,6 +2,9 @@
 the study's department. Care relation: the same department (roles in care_roles, "*" = any), or
 a role that reads for every department (any_department_roles: teleradiology).
 Without a study department (worklist queries) there is nothing to judge and no alert.
+Also a care relation (`worked_departments`): a study department the user had already worked on
+before this access, where studies are filed under the reading section rather than the ordering
+department.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class WatchlistPatient(Detector):
             return []
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return []
+        if self.params.get("worked_departments", False) and not ctx["features"].get("new_department", 1.0):
+            return []  # a department whose studies the user works on (a CT technologist scans for
+            # every reading section; an emergency physician orders chest and body studies)
         score = 0.8 if category in ("vip", "employee") else 0.7
         summary = (f"{ctx['user_id']} ({', '.join(ctx['roles']) or 'no role'}, "
                    f"{ctx['department']}) opened the record of {category} patient "

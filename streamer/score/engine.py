@@ -35,6 +35,7 @@ from itertools import islice
 import orjson
 
 from models.detectors import build
+from models.detectors.self_access import patient_surname
 from models.features import (C_DEL, C_EXP, C_FAIL, C_INST, C_KIB, C_PAT, C_STUDY, C_VIEW, DAY,
                              EXPORT_ACTIONS, FEATURE_NAMES, HOUR, PeerStats, UserState, h32)
 from models.online import OnlineModel, signature
@@ -53,7 +54,7 @@ class Shared:
     which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
     __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_first_ms", "sprays",
-                 "care", "start_ms")
+                 "care", "start_ms", "surnames", "named", "practice")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
@@ -70,6 +71,13 @@ class Shared:
         self.dept_exports: dict[str, int] = {}
         self.dept_first_ms: dict[str, int] = {}
         self.sprays: dict[str, list] = {}  # client -> [start ms, last ms, event ids] of its spray
+        # patients per surname (hash), counted when a patient is first remembered in `care`, and
+        # how many were counted: how common a surname is among this hospital's patients
+        self.surnames: dict[int, int] = {}
+        self.named = 0
+        # (role|department, permission) -> users of that group who used a permission their role
+        # lacks (role_permission): a practice of the group rather than one user's excursion
+        self.practice: dict[tuple[str, str], list[str]] = {}
 
     def note_destination(self, dept: str, dest: str, user_id: str, ms: int = 0) -> tuple[int, int, int]:
         """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
@@ -114,6 +122,35 @@ class Shared:
         if len(self.care) > self.PATIENTS:
             del self.care[next(iter(self.care))]
         return in_care
+
+    def note_surname(self, surname: str) -> None:
+        if len(surname) < 2:
+            return
+        key = h32(surname)
+        n = self.surnames.get(key)
+        if n is None and len(self.surnames) >= 10 * self.LIMIT:
+            return  # bounded: a surname first seen beyond the bound stays rare (reported)
+        self.surnames[key] = (n or 0) + 1
+        self.named += 1
+
+    def surname_patients(self, surname: str) -> int:
+        """Distinct patients seen with this surname (an estimate: patients pruned from `care` and
+        seen again count twice)."""
+        return self.surnames.get(h32(surname), 0)
+
+    def note_practice(self, group: str, permission: str, user_id: str) -> int:
+        """Record that `user_id` of `group` used `permission`; how many other users of the group
+        did before (up to USERS_KEPT)."""
+        key = (group, permission)
+        users = self.practice.get(key)
+        if users is None:
+            if len(self.practice) >= self.LIMIT:
+                return 0
+            users = self.practice[key] = []
+        others = sum(1 for u in users if u != user_id)
+        if user_id not in users and len(users) < self.USERS_KEPT:
+            users.append(user_id)
+        return others
 
     def observe(self, ms: int) -> int:
         """Note an event time; the observation start of this process (earliest time seen)."""
@@ -527,14 +564,18 @@ class Engine:
             st.add(ms, C_FAIL, 1)
         patient = event.get("patient")
         pid = patient.get("id") if patient else None
-        new_patient = False
+        new_patient = episode = False
         if pid:
             key = h32(pid)
             st.touch_item(ms, st.psk, key, C_PAT)
             new_patient = not st.seen_patient(key)
             if ok:
+                if key not in self.shared.care:
+                    pname = patient.get("name")
+                    if pname and type(pname) is str:
+                        self.shared.note_surname(patient_surname(pname))
                 # a care episode: a colleague worked on this patient shortly before (patient_sweep)
-                in_care = self.shared.note_patient(key, h32(uid), ms, self.care_window_ms,
+                episode = in_care = self.shared.note_patient(key, h32(uid), ms, self.care_window_ms,
                                                    action == "import")
                 sd = (event.get("study") or {}).get("department")
                 if sd and sd != dept and not self.care_any_dept.intersection(roles):
@@ -596,7 +637,7 @@ class Engine:
                "score": score, "score_explanation": expl or [], "new_host": new_host,
                "seen_remote": bool(st.flags & 8), "seen_no_mfa": bool(st.flags & 16),
                "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,
-               "employees_listed": bool(self.employee_records)}
+               "employees_listed": bool(self.employee_records), "episode": episode}
         hits = []
         dets = self.by_action.get(action)
         if dets is None:

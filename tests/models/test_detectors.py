@@ -4,7 +4,7 @@ last activity), bulk export (realistic volumes, one incident per day)."""
 
 from __future__ import annotations
 
-from models.sample_traffic import START, event, user
+from models.sample_traffic import START, come_back, event, user
 from streamer.score.engine import Engine
 
 HOUR = 3_600_000
@@ -126,7 +126,7 @@ def test_dormancy_counts_from_own_last_activity_not_from_process_start(tmp_path)
     # b appears for the first time 20 days later: back from leave or a new hire, not dormant
     assert not engine.process(event("b0", START + 20 * DAY, b, "login"))[1]
     assert not engine.process(event("a1", START + 9 * DAY + 9 * HOUR, a, "login"))[1]  # a week's leave
-    alerts = engine.process(event("a2", START + 29 * DAY + 9 * HOUR, a, "login"))[1]
+    alerts = come_back(engine, "a2", START + 29 * DAY + 9 * HOUR, a)
     assert [x["detector"] for x in alerts] == ["dormant_account"]
     assert alerts[0]["explanation"][0]["value"] == 20.0
 
@@ -136,7 +136,7 @@ def test_failed_logins_do_not_end_dormancy():
     a = user("a", "technologist", "ct")
     engine.process(event("a0", START, a, "login"))
     engine.process(event("a1", START + 10 * DAY, a, "login_failed", outcome="minor_failure"))
-    alerts = engine.process(event("a2", START + 16 * DAY, a, "login"))[1]
+    alerts = come_back(engine, "a2", START + 16 * DAY, a)
     assert [x["detector"] for x in alerts] == ["dormant_account"]
 
 

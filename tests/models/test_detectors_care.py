@@ -4,7 +4,8 @@ zero, part-time users' gaps, and one alert per password spray."""
 
 from __future__ import annotations
 
-from models.sample_traffic import START, event, user
+from models.sample_traffic import START, come_back, event, user
+from models.rules import load_rules
 from streamer.score.engine import Engine
 
 HOUR = 3_600_000
@@ -86,15 +87,15 @@ def test_a_part_time_users_usual_gaps_are_not_dormancy():
         eng.process(event(f"l{day}", START + day * DAY + 9 * HOUR, ref, "login"))
         day += 4 if day % 2 else 5
     # 16 days: dormant for a daily user, within six of this user's usual gaps
-    assert "dormant_account" not in _detectors(eng, event("back", START + (day + 12) * DAY + 9 * HOUR, ref, "login"))
+    assert "dormant_account" not in [a["detector"] for a in come_back(eng, "back", START + (day + 12) * DAY + 9 * HOUR, ref)]
     daily = user("dl", "technologist", "ct")
     for d in range(10):
         eng.process(event(f"d{d}", START + d * DAY + 9 * HOUR, daily, "login"))
     # (a daily user with an established history must also come back with a sign that it is not
     # them: here a workstation the account never used; see test_dormant_account_rules.py)
     elsewhere = {"ip": "10.7.7.7", "host": "ws-unknown", "remote": False}
-    assert "dormant_account" in _detectors(eng, event("dback", START + 25 * DAY + 9 * HOUR, daily, "login",
-                                                      client=elsewhere))
+    assert "dormant_account" in [a["detector"] for a in come_back(eng, "dback", START + 25 * DAY + 9 * HOUR, daily,
+                                                                   client=elsewhere)]
 
 
 def test_a_password_spray_is_one_alert_naming_every_failed_login():
@@ -125,3 +126,86 @@ def test_a_small_departments_first_external_destination_alerts_after_its_learnin
     assert "export_destination" in _detectors(eng, event("r", START + 11 * DAY + 10 * HOUR, nm[0], "export",
                                                          patient="P", study={"uid": "3.99", "department": "nuclear"},
                                                          destination=rogue))
+
+
+def _hospital(eng, patients: int = 3000, common: str = "SMITH") -> None:
+    """The patients this hospital has seen: one in ten named `common`, the rest unique names."""
+    for i in range(patients):
+        eng.shared.note_surname(common if i % 10 == 0 else f"NAME{i}")
+
+
+def test_a_common_surname_in_a_care_episode_is_chance_a_rare_one_is_kin():
+    """Where studies are filed under the reading section, the user's department says little; a
+    care episode (a colleague imported the patient's study just before) explains a common
+    surname, not a rare one."""
+    eng = Engine()
+    _hospital(eng)
+    tech = user("tt", "technologist", "ct", name="Tom Technician")
+    ward = user("asmith", "referring_physician", "surgery", name="Anna Smith")
+    rare = user("jzorbel", "referring_physician", "surgery", name="Jan Zorbel")
+    t = START + 9 * HOUR
+    for pid, name in (("P1", "SMITH^JOHN"), ("P2", "ZORBEL^EVA")):
+        eng.process(event(f"imp{pid}", t, tech, "import", patient=pid, patient_name=name,
+                          study={"uid": f"s{pid}", "department": "body_imaging"}))
+    body = {"department": "body_imaging"}
+    assert "self_access" not in _detectors(eng, event("v1", t + HOUR, ward, patient="P1",
+                                                      patient_name="SMITH^JOHN", study={"uid": "sP1", **body}))
+    assert "self_access" in _detectors(eng, event("v2", t + HOUR, rare, patient="P2",
+                                                  patient_name="ZORBEL^EVA", study={"uid": "sP2", **body}))
+    # outside any care episode (an old study nobody works on): chance in a section whose studies
+    # the user works on, reported in one they never touched
+    assert "self_access" not in _detectors(eng, event("v3", t + 2 * HOUR, ward, patient="P3",
+                                                      patient_name="SMITH^PAUL", study={"uid": "old", **body}))
+    assert "self_access" in _detectors(eng, event("v5", t + 3 * HOUR, ward, patient="P5", patient_name="SMITH^ROSE",
+                                                  study={"uid": "old2", "department": "neuroradiology"}))
+    # before enough patients are counted, no surname is taken for rare: the care episode explains
+    fresh = Engine()
+    fresh.process(event("imp", t, tech, "import", patient="P2", patient_name="ZORBEL^EVA",
+                        study={"uid": "sP2", "department": "body_imaging"}))
+    assert "self_access" not in _detectors(fresh, event("v4", t + HOUR, rare, patient="P2",
+                                                        patient_name="ZORBEL^EVA", study={"uid": "sP2", **body}))
+
+
+def test_a_permission_used_by_several_members_of_a_group_is_their_practice():
+    eng = Engine()
+    film = [user(f"f{i}", "scheduler", "film_library") for i in range(5)]
+    cd = {"type": "media", "id": "CD_BURNER", "external": False}
+    got = []
+    for i, who in enumerate(film):
+        got.append("role_permission" in _detectors(eng, event(f"x{i}", START + 9 * HOUR + i * 60_000, who, "export",
+                                                              patient=f"P{i}", destination=cd)))
+    assert got == [True, True, True, False, False]  # three reported, then it is the group's practice
+    # one user repeating an excursion never makes it a practice
+    front = user("desk", "scheduler", "front_desk")
+    assert all("role_permission" in _detectors(eng, event(f"d{i}", START + 10 * HOUR + i * DAY, front, "view",
+                                                          patient=f"Q{i}")) for i in range(5))
+
+
+def test_sharing_to_an_internal_portal_needs_no_step_up_but_an_export_to_media_does():
+    eng = Engine()
+    rad = user("r1", "radiologist", "body", mfa=False)
+    portal = {"type": "web", "id": "CLINICIAN_PORTAL", "external": False}
+    cd = {"type": "media", "id": "CD_BURNER", "external": False}
+    assert "missing_mfa" not in _detectors(eng, event("s1", START + 9 * HOUR, rad, "share", patient="P1",
+                                                      destination=portal))
+    assert "missing_mfa" in _detectors(eng, event("s2", START + 9 * HOUR + 60_000, rad, "export", patient="P2",
+                                                  destination=cd))
+    external = {"type": "web", "id": "PARTNER_PORTAL", "external": True}
+    assert "missing_mfa" in _detectors(eng, event("s3", START + 10 * HOUR, rad, "share", patient="P3",
+                                                  destination=external))
+
+
+def test_a_vip_of_a_section_the_user_works_with_is_care_a_new_section_is_not():
+    rules = load_rules()
+    rules["detectors"]["watchlist_patient"]["params"]["worked_departments"] = True  # off by default
+    eng = Engine(rules)
+    eng.update_watchlist({"patient_id": "VIP1", "category": "vip"})
+    eng.update_watchlist({"patient_id": "VIP2", "category": "vip"})
+    tech = user("ct1", "technologist", "ct_imaging")
+    for i in range(5):  # a CT technologist scans for the chest section every day
+        eng.process(event(f"c{i}", START + i * DAY + 9 * HOUR, tech, "import", patient=f"P{i}",
+                          study={"uid": f"s{i}", "department": "chest_radiology"}))
+    assert "watchlist_patient" not in _detectors(eng, event("v1", START + 6 * DAY + 9 * HOUR, tech, patient="VIP1",
+                                                            study={"uid": "v1", "department": "chest_radiology"}))
+    assert "watchlist_patient" in _detectors(eng, event("v2", START + 6 * DAY + 10 * HOUR, tech, patient="VIP2",
+                                                        study={"uid": "v2", "department": "neuroradiology"}))

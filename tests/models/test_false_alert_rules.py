@@ -8,9 +8,9 @@ import lz4.block
 import pytest
 
 from models.detectors.dormant_account import silence_chance
-from models.features import _HEADER, _HEADER_V2, UserState
+from models.features import _HEADER, _HEADER_V2, _HEADER_V3, UserState
 from models.rules import load_rules
-from models.sample_traffic import START, event, user
+from models.sample_traffic import START, come_back, event, user
 from streamer.score.engine import Engine
 from streamer.timeutil import format_ms
 
@@ -42,10 +42,36 @@ def test_a_user_seen_once_back_after_weeks_is_not_dormant_but_a_daily_one_is():
     eng.process(event("o0", START + 4 * DAY + 9 * HOUR, occasional, "login"))  # one day of five
     for d in range(3):
         eng.process(event(f"d{d}", START + d * DAY + 9 * HOUR, daily, "login"))
-    assert "dormant_account" not in _detectors(eng, event("o1", START + 20 * DAY + 9 * HOUR, occasional, "login"))
-    got = eng.process(event("d9", START + 20 * DAY + 9 * HOUR, daily, "login"))[1]
+    assert "dormant_account" not in [a["detector"] for a in come_back(eng, "o1", START + 20 * DAY + 9 * HOUR, occasional)]
+    got = come_back(eng, "d9", START + 20 * DAY + 9 * HOUR, daily)
     assert [a["detector"] for a in got] == ["dormant_account"]
     assert "active for only 3 days" in got[0]["summary"]
+    assert got[0]["event_count"] == 1  # the return's third record access, not its login
+
+
+def test_a_return_that_comes_to_nothing_is_not_dormancy():
+    """Below six weeks the verdict waits for the returning account to do something: a login and
+    one record looked at, then nothing within a day, is how a referring physician looks at the
+    next admission's study weeks later."""
+    eng = Engine()
+    daily = user("dl2", "technologist", "ct")
+    for d in range(3):
+        eng.process(event(f"d{d}", START + d * DAY + 9 * HOUR, daily, "login"))
+    assert not [a for a in come_back(eng, "back", START + 20 * DAY + 9 * HOUR, daily, records=2)
+                if a["detector"] == "dormant_account"]
+    # the third record access comes after the day is over: the return is judged no more
+    late = eng.process(event("late", START + 21 * DAY + 10 * HOUR, daily, patient="PX", study={"uid": "sx"}))[1]
+    assert "dormant_account" not in [a["detector"] for a in late]
+    # a state with a pending return survives serialisation (a worker restart between the return
+    # and its third record access)
+    eng2 = Engine()
+    for d in range(3):
+        eng2.process(event(f"e{d}", START + d * DAY + 9 * HOUR, daily, "login"))
+    come_back(eng2, "b2", START + 20 * DAY + 9 * HOUR, daily, records=2)
+    eng2.import_user("dl2", eng2.export_user("dl2"))
+    got = eng2.process(event("third", START + 20 * DAY + 9 * HOUR + 5 * 60_000, daily, patient="PY",
+                             study={"uid": "sy"}))[1]
+    assert [a["detector"] for a in got] == ["dormant_account"]
 
 
 def _established(eng, who, days=20, client=HOME):
@@ -54,13 +80,23 @@ def _established(eng, who, days=20, client=HOME):
     return START + (days - 1) * DAY + 9 * HOUR
 
 
-def test_a_return_from_leave_is_low_and_only_a_sign_of_someone_else_makes_it_medium():
+def _quiet_rules(severity: str = "low") -> dict:
+    rules = load_rules()
+    rules["detectors"]["dormant_account"]["params"]["quiet_severity"] = severity
+    return rules
+
+
+def test_a_return_from_leave_is_not_reported_and_only_a_sign_of_someone_else_makes_it_medium():
     back = 17 * DAY  # two weeks and a half of leave, weekends included
-    eng = Engine()
     usual = user("u1", "technologist", "ct")
+    eng = Engine()
     last = _established(eng, usual)
-    # own workstation, usual hour, MFA as always: most likely back from leave -> low, not dropped
-    quiet = eng.process(event("r1", last + back, usual, "login"))[1]
+    # own workstation, usual hour, MFA as always: most likely back from leave -> not reported
+    assert not [a for a in come_back(eng, "r0", last + back, usual) if a["detector"] == "dormant_account"]
+    # unless the hospital asks for such returns too (quiet_severity)
+    eng = Engine(_quiet_rules())
+    last = _established(eng, usual)
+    quiet = come_back(eng, "r1", last + back, usual)
     assert [(a["detector"], a["severity"]) for a in quiet] == [("dormant_account", "low")]
     assert "return from leave" in quiet[0]["summary"]
     for uid, who, client, sign in (
@@ -71,13 +107,13 @@ def test_a_return_from_leave_is_low_and_only_a_sign_of_someone_else_makes_it_med
             ("u4", user("u4", "technologist", "ct", mfa=False), HOME, "no MFA")):
         eng2 = Engine()
         last = _established(eng2, user(uid, "technologist", "ct"))
-        got = eng2.process(event(f"r{uid}", last + back, who, "login", client=client))[1]
+        got = come_back(eng2, f"r{uid}", last + back, who, client=client)
         assert [(a["detector"], a["severity"]) for a in got] == [("dormant_account", "medium")], uid
         assert sign in got[0]["summary"] and got[0]["score"] > quiet[0]["score"]
     # an hour the user never works (03:00 instead of 09:00)
     eng3 = Engine()
     last = _established(eng3, usual)
-    got = _detectors(eng3, event("night", last + back - 6 * HOUR, usual, "login"))
+    got = [a["detector"] for a in come_back(eng3, "night", last + back - 6 * HOUR, usual)]
     assert "dormant_account" in got
 
 
@@ -85,7 +121,10 @@ def test_a_silence_beyond_any_leave_alerts_without_a_sign():
     eng = Engine()
     usual = user("u5", "technologist", "ct")
     last = _established(eng, usual)
-    quiet = eng.process(event("a", last + 30 * DAY, usual, "login"))[1]
+    assert not come_back(eng, "a0", last + 30 * DAY, usual)  # four weeks: a leave, not reported
+    eng = Engine(_quiet_rules())
+    last = _established(eng, usual)
+    quiet = come_back(eng, "a", last + 30 * DAY, usual)
     assert [(a["detector"], a["severity"]) for a in quiet] == [("dormant_account", "low")]
     eng = Engine()
     last = _established(eng, usual)
@@ -172,7 +211,7 @@ def test_care_counts_round_trip_and_old_states_load():
     st.dprof.append(0)
     fields = list(_HEADER.unpack_from(raw, 0))
     fields[0] = 3
-    v3 = UserState.from_bytes(lz4.block.compress(_HEADER.pack(*fields) + raw[_HEADER.size:]))
+    v3 = UserState.from_bytes(lz4.block.compress(_HEADER_V3.pack(*fields[:28]) + raw[_HEADER.size:]))
     assert v3.care_n == st.care_n and v3.dprof == st.dprof and v3.incidents == st.incidents
     # a state written before the care fields existed (version 2) loads with them at zero
     fields[0] = 2
