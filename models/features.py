@@ -80,7 +80,8 @@ FEATURE_NAMES = (
 
 _HEADER_V2 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqq")
 _HEADER_V3 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffq")  # v3: + care_n, care_in, care_ms
-_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffqqffHB")  # v4: + a pending return from silence
+_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffqqffHB6I")  # v4: + a pending return, export peaks
+PEAK_COUNTERS = (C_EXP, C_INST, C_KIB)  # export counters whose largest closed hour and day are kept
 _VERSION = 4
 WEEKEND_BIT = 1 << 24  # in a day mask: the day was a weekend day on the site's clock
 _READABLE = (2, 3, 4)  # older bytes load with the newer fields at their defaults (v4: weekend days)
@@ -123,7 +124,7 @@ class UserState:
                  "hosts", "depts", "dprof", "ddays", "hmask", "shift", "hstat", "dstat", "n_hours",
                  "n_days", "risk", "risk_ms", "flags", "score", "sig", "break_glass_ms",
                  "care_n", "care_in", "care_ms", "ret_ms", "ret_gap", "ret_span", "ret_n", "ret_code",
-                 "incidents")
+                 "peaks", "incidents")
 
     def __init__(self) -> None:
         self.heads = [-1, -1, -1]
@@ -172,6 +173,9 @@ class UserState:
         self.ret_span = 0.0
         self.ret_n = 0
         self.ret_code = 0
+        # largest closed hour, then day, of each PEAK_COUNTERS counter, alerted ones included: a
+        # volume the user has moved before (a weekly research export) is their own practice
+        self.peaks = [0] * (2 * len(PEAK_COUNTERS))
         self.incidents: dict = {}
 
     # --- update -----------------------------------------------------------------------------
@@ -254,6 +258,21 @@ class UserState:
             return -1.0
         p = self.dprof
         return max(p[hour - 1], p[hour], p[(hour + 1) % 24]) / self.ddays
+
+    def note_peaks(self, daily: bool, counts) -> None:
+        """Keep the largest closed hour (or day) of each export counter."""
+        base = len(PEAK_COUNTERS) if daily else 0
+        peaks = self.peaks
+        for i, c in enumerate(PEAK_COUNTERS):
+            v = counts[c]
+            if v > peaks[base + i]:
+                peaks[base + i] = min(v, 0xFFFFFFFF)
+
+    def peak(self, daily: bool, counter: int) -> int:
+        """The largest closed hour (day) of `counter`; 0 when not kept."""
+        if counter not in PEAK_COUNTERS:
+            return 0
+        return self.peaks[(len(PEAK_COUNTERS) if daily else 0) + PEAK_COUNTERS.index(counter)]
 
     def weekend_share(self, min_days: int) -> float:
         """Share of the user's active days that were weekend days; -1 with fewer than
@@ -427,7 +446,8 @@ class UserState:
             self.prev_ms, self.ok_ms, self.sk_base, self.hmask, self.n_hours, self.n_days, self.ddays,
             self.shift, self.flags, len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
             self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms, self.care_n, self.care_in,
-            self.care_ms, self.ret_ms, self.ret_gap, self.ret_span, min(self.ret_n, 0xFFFF), self.ret_code)
+            self.care_ms, self.ret_ms, self.ret_gap, self.ret_span, min(self.ret_n, 0xFFFF), self.ret_code,
+            *self.peaks)
         r0, r1, r2 = self.rings
         t0, t1, t2 = self.tot
         raw = b"".join((
@@ -455,7 +475,8 @@ class UserState:
          s.hmask, s.n_hours, s.n_days, s.ddays, s.shift, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
          s.risk_ms, s.break_glass_ms) = fields[:25]
         s.care_n, s.care_in, s.care_ms = fields[25:28] if len(fields) > 25 else (0.0, 0.0, 0)
-        s.ret_ms, s.ret_gap, s.ret_span, s.ret_n, s.ret_code = fields[28:] if len(fields) > 28 else (0, 0.0, 0.0, 0, 0)
+        s.ret_ms, s.ret_gap, s.ret_span, s.ret_n, s.ret_code = fields[28:33] if len(fields) > 28 else (0, 0.0, 0.0, 0, 0)
+        s.peaks = list(fields[33:]) if len(fields) > 33 else [0] * (2 * len(PEAK_COUNTERS))
         s.heads = [h0, h1, h2]
         pos = header.size
         values = array("I", raw[pos:pos + 4 * _N_COUNTERS])

@@ -86,6 +86,9 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
         return max(excess_score(value, limit), 0.9), "critical", explanation
     if value < limit:
         return None
+    peak_factor = p.get("peak_factor")
+    if peak_factor and value <= peak_factor * st.peak(daily, counter):
+        return None  # the user has moved nearly this much in an hour (day) before: their practice
     if not uppers:
         explanation.append(item(feature, value, limit, "rule"))
     return excess_score(value, limit), None, explanation

@@ -27,7 +27,9 @@ class ExportDestination(Detector):
         p = self.params
         external = dest.get("external") is True
         kind = dest.get("type", "other")
-        risky = kind in p["risky_types"]
+        # the hospital's own web portal (flagged internal) is not a risky channel; a web upload is
+        risky = kind in p["risky_types"] and not (dest.get("external") is False
+                                                  and kind in p.get("internal_safe_types", ()))
         dept_users, all_users, dept_exports = ctx["shared"].note_destination(
             ctx["department"], str(dest["id"]), ctx["user_id"], ctx["ms"])
         if not ctx["new_destination"] or not (external or risky):

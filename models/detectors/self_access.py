@@ -90,15 +90,16 @@ class SelfAccess(Detector):
         first = given_name(uname)
         same_name = len(first) >= 2 and first == given_name(pname)
         cared = self._care_relation(ctx)
-        if same_name and not (cared and ctx.get("employees_listed")):
+        shared = ctx["shared"]
+        rare = shared.named >= self.params.get("surname_min_patients", 10000) and \
+            shared.surname_patients(s) <= max(self.params.get("surname_rare_min", 1),
+                                              shared.named * self.params.get("surname_rare_share", 0.0))
+        worked = not ctx["features"].get("new_department", 1.0)
+        explained = cared or (not rare and (ctx.get("episode") or worked))
+        if same_name and not (explained and ctx.get("employees_listed")):
             summary = f"{uid} opened the record of patient {pid}, whose name is their own"
             return [self.hit(0.9, summary, [item("same_name", 1, 0, "rule")])]
-        shared = ctx["shared"]
-        rare = shared.named >= self.params.get("surname_min_patients", 2000) and \
-            shared.surname_patients(s) <= max(self.params.get("surname_rare_min", 2),
-                                              shared.named * self.params.get("surname_rare_share", 0.0005))
-        worked = not ctx["features"].get("new_department", 1.0)
-        if not rare and (cared or ctx.get("episode") or worked):
+        if not rare and explained:
             return []  # a common surname in the user's care work: chance, not kinship
         summary = f"{uid} opened the record of patient {pid} who shares their surname {s.title()}"
         return [self.hit(self.params["surname_score"], summary,

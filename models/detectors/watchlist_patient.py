@@ -2,6 +2,9 @@
 the study's department. Care relation: the same department (roles in care_roles, "*" = any), or
 a role that reads for every department (any_department_roles: teleradiology).
 Without a study department (worklist queries) there is nothing to judge and no alert.
+One alert per user and patient: accesses more than `relation_hours` after the user's first access
+to that patient continue a relation that was reported when it began (a VIP's ward physician
+looks at their images every day of the stay).
 Also a care relation (`worked_departments`): a study department the user had already worked on
 before this access, where studies are filed under the reading section rather than the ordering
 department.
@@ -28,6 +31,9 @@ class WatchlistPatient(Detector):
             return []
         if row and row.get("employee_user_id") == ctx["user_id"]:
             return []  # self access has its own detector
+        first = ctx["shared"].note_watch(ctx["patient_id"], ctx["user_id"], ctx["ms"])
+        if ctx["ms"] - first > self.params.get("relation_hours", 12) * 3_600_000:
+            return []  # an established relation: reported when it began, not at every visit
         dept = ctx["study"].get("department")
         if not dept:
             return []

@@ -54,7 +54,7 @@ class Shared:
     which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
     __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_first_ms", "sprays",
-                 "care", "start_ms", "surnames", "named", "practice")
+                 "care", "start_ms", "surnames", "named", "practice", "watch_pairs")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
@@ -78,6 +78,8 @@ class Shared:
         # (role|department, permission) -> users of that group who used a permission their role
         # lacks (role_permission): a practice of the group rather than one user's excursion
         self.practice: dict[tuple[str, str], list[str]] = {}
+        # (watchlist patient, user) -> time of the user's first access to that patient
+        self.watch_pairs: dict[tuple[str, str], int] = {}
 
     def note_destination(self, dept: str, dest: str, user_id: str, ms: int = 0) -> tuple[int, int, int]:
         """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
@@ -137,6 +139,16 @@ class Shared:
         """Distinct patients seen with this surname (an estimate: patients pruned from `care` and
         seen again count twice)."""
         return self.surnames.get(h32(surname), 0)
+
+    def note_watch(self, patient_id: str, user_id: str, ms: int) -> int:
+        """Time of `user_id`'s first access to watchlist patient `patient_id` (this one if first)."""
+        key = (patient_id, user_id)
+        first = self.watch_pairs.get(key)
+        if first is None or ms < first:
+            if len(self.watch_pairs) >= self.LIMIT:
+                del self.watch_pairs[next(iter(self.watch_pairs))]
+            self.watch_pairs[key] = first = ms
+        return first
 
     def note_practice(self, group: str, permission: str, user_id: str) -> int:
         """Record that `user_id` of `group` used `permission`; how many other users of the group
@@ -530,6 +542,10 @@ class Engine:
             rpeer.add_day_hours(old_day, cls, mask)
         if ok_event:
             st.note_active(ms, ms + off)
+        if closed_h is not None:
+            st.note_peaks(False, closed_h)
+        if closed_d is not None:
+            st.note_peaks(True, closed_d)
         if closed_h is not None and not flags & 1:
             st.fold(False, closed_h, self.hour_alpha)
             how = (old_hour + off // HOUR + 72) % 168  # local hour of week

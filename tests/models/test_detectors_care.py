@@ -128,7 +128,7 @@ def test_a_small_departments_first_external_destination_alerts_after_its_learnin
                                                          destination=rogue))
 
 
-def _hospital(eng, patients: int = 3000, common: str = "SMITH") -> None:
+def _hospital(eng, patients: int = 12000, common: str = "SMITH") -> None:
     """The patients this hospital has seen: one in ten named `common`, the rest unique names."""
     for i in range(patients):
         eng.shared.note_surname(common if i % 10 == 0 else f"NAME{i}")
@@ -209,3 +209,54 @@ def test_a_vip_of_a_section_the_user_works_with_is_care_a_new_section_is_not():
                                                             study={"uid": "v1", "department": "chest_radiology"}))
     assert "watchlist_patient" in _detectors(eng, event("v2", START + 6 * DAY + 10 * HOUR, tech, patient="VIP2",
                                                         study={"uid": "v2", "department": "neuroradiology"}))
+
+
+def test_the_hospitals_own_portal_is_no_new_risky_destination_a_web_upload_is():
+    eng = Engine()
+    rad = user("r2", "radiologist", "body")
+    portal = {"type": "web", "id": "CLINICIAN_PORTAL", "external": False}
+    upload = {"type": "web", "id": "wetransfer.com", "external": True}
+    assert "export_destination" not in _detectors(eng, event("p1", START + 9 * HOUR, rad, "share", patient="P1",
+                                                             destination=portal))
+    assert "export_destination" in _detectors(eng, event("p2", START + 10 * HOUR, rad, "share", patient="P2",
+                                                         destination=upload))
+
+
+def test_a_weekly_export_volume_seen_before_is_the_users_practice():
+    """A research coordinator sends ~40 studies to the de-identification gateway every week: the
+    first week alerts (nothing to compare with), later weeks of the same size do not; ten times
+    that volume does."""
+    eng = Engine()
+    rc = user("rc1", "technologist", "clinical_research")
+    gw = {"type": "dicom_node", "id": "DEID_GW", "external": False}
+
+    def week(w: int, n: int) -> list[str]:
+        t = START + 7 * w * DAY + 13 * HOUR
+        got = []
+        for i in range(n):
+            got += _detectors(eng, event(f"w{w}-{i}", t + i * 60_000 * 50 // n, rc, "export", patient=f"P{w}-{i}",
+                                         study={"uid": f"s{w}-{i}", "instances": 200, "bytes": 50 << 20},
+                                         destination=gw))
+        for d in range(1, 5):  # the rest of the week: ordinary work
+            eng.process(event(f"v{w}-{d}", t + d * DAY, rc, patient=f"V{w}{d}"))
+        return got
+    assert "bulk_export" in week(0, 40)
+    assert "bulk_export" not in week(1, 45)
+    assert "bulk_export" not in week(2, 38)
+    assert "bulk_export" in week(3, 140)
+
+
+def test_a_watchlist_relation_is_reported_when_it_begins_not_at_every_visit():
+    eng = Engine()
+    eng.update_watchlist({"patient_id": "VIP9", "category": "vip"})
+    doc = user("ward1", "referring_physician", "surgery")
+    body = {"department": "body_imaging"}
+    first = _detectors(eng, event("w0", START + 9 * HOUR, doc, patient="VIP9", study={"uid": "a", **body}))
+    same_visit = _detectors(eng, event("w1", START + 10 * HOUR, doc, patient="VIP9", study={"uid": "b", **body}))
+    next_day = _detectors(eng, event("w2", START + DAY + 9 * HOUR, doc, patient="VIP9", study={"uid": "c", **body}))
+    assert "watchlist_patient" in first and "watchlist_patient" in same_visit
+    assert "watchlist_patient" not in next_day
+    # another user's first access is reported
+    other = user("ward2", "referring_physician", "cardiology")
+    assert "watchlist_patient" in _detectors(eng, event("w3", START + DAY + 10 * HOUR, other, patient="VIP9",
+                                                        study={"uid": "c", **body}))

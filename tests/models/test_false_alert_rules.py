@@ -278,7 +278,8 @@ def test_a_namesake_in_the_users_own_work_is_not_self_access_when_employees_are_
     assert "self_access" not in _detectors(eng, event("a", t, rad, patient="P1", patient_name="KOWALSKI^AARON",
                                                       study=own))
     assert "self_access" not in _detectors(eng, event("b", t, rad, "import", patient="P1",
-                                                      patient_name="KOWALSKI^AARON", study=other))
+                                                      patient_name="KOWALSKI^AARON",
+                                                      study={"uid": "1.3", "department": "cardiology"}))
     assert "self_access" in _detectors(eng, event("c", t + 60_000, rad, patient="P2",
                                                   patient_name="KOWALSKI^AARON", study=other))
     # without an employee mapping the full name is the only clue: reported wherever it is
