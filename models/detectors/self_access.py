@@ -94,7 +94,7 @@ class SelfAccess(Detector):
         rare = shared.named >= self.params.get("surname_min_patients", 10000) and \
             shared.surname_patients(s) <= max(self.params.get("surname_rare_min", 1),
                                               shared.named * self.params.get("surname_rare_share", 0.0))
-        worked = not ctx["features"].get("new_department", 1.0)
+        worked = bool(ctx["study"].get("department")) and not ctx["features"].get("new_department", 1.0)
         explained = cared or (not rare and (ctx.get("episode") or worked))
         if same_name and not (explained and ctx.get("employees_listed")):
             summary = f"{uid} opened the record of patient {pid}, whose name is their own"
