@@ -84,6 +84,9 @@ class Settings(BaseSettings):
 
     # --- Detection and models --------------------------------------------------------------
     rules_dir: str = Field("", description="Folder of detector rules; empty: schemas/rules in the project.")
+    site_timezone: str = Field("", description=(
+        "IANA time zone of the hospital (e.g. Europe/Berlin) for working hours, shifts, odd hours and "
+        "weekends; overrides baseline.site_timezone of the rules; empty: the rules' value."))
     model_registry: str = Field(str(var_dir() / "models"), description="Folder of trained model artifacts.")
     model_name: str = Field("", description=(
         "Registry model scored in batches by the worker (promote/rollback are picked up live); "
@@ -129,6 +132,18 @@ class Settings(BaseSettings):
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{h!r} is not host:port")
         return ",".join(hosts)
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _site_timezone(cls, v: str) -> str:
+        v = v.strip()
+        if v:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown IANA time zone {v!r}") from None
+        return v
 
     @field_validator("stages")
     @classmethod

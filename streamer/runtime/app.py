@@ -557,7 +557,8 @@ def build_engine(settings: Settings):
         from models.rules import load_rules
 
         rules = load_rules(settings.rules_dir)
-    eng = Engine(rules, watcher=watcher, max_live_users=settings.live_users)
+    eng = Engine(rules, watcher=watcher, max_live_users=settings.live_users,
+                 site_timezone=settings.site_timezone or None)
     if settings.roster_file:
         eng.load_roster_csv(settings.roster_file)
     if settings.watchlist_file:

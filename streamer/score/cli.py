@@ -26,6 +26,8 @@ def register(sub) -> None:
     p.add_argument("--enriched-out", help="write every enriched event here")
     p.add_argument("--rules", help="rules folder (default: settings rules_dir or schemas/rules)")
     p.add_argument("--model", help="registry model name scored in batches (promoted version)")
+    p.add_argument("--site-timezone", help="IANA zone of the hospital for working hours and weekends "
+                                           "(default: settings site_timezone, else the rules' baseline.site_timezone)")
     p.set_defaults(func=replay_command)
 
 
@@ -86,7 +88,8 @@ def replay_command(args: argparse.Namespace) -> int:
         if args.model:
             from models import registry
             model = registry.load(args.model)
-        engine = Engine(rules, roster=args.roster, watchlist=args.watchlist, model=model)
+        engine = Engine(rules, roster=args.roster, watchlist=args.watchlist, model=model,
+                        site_timezone=args.site_timezone or _settings_timezone())
     except (OSError, ValueError) as exc:
         print(f"streamer replay: {exc}", file=sys.stderr)
         return 1
@@ -111,6 +114,14 @@ def replay_command(args: argparse.Namespace) -> int:
     print(f"replayed {len(events)} events, {len(alerts)} alerts"
           + (f", {len(errors)} lines rejected" if errors else ""), file=sys.stderr)
     return 2 if errors else 0
+
+
+def _settings_timezone() -> str | None:
+    try:
+        from streamer.settings import get_settings
+        return get_settings().site_timezone or None
+    except Exception:  # invalid unrelated settings must not block an offline replay
+        return None
 
 
 def _settings_rules() -> str | None:

@@ -216,7 +216,7 @@ class Engine:
     def __init__(self, rules: dict | None = None, *, roster: str | None = None,
                  watchlist: str | None = None, model=None,
                  clock: Callable[[], int] | None = None, shadow=None, watcher=None,
-                 max_live_users: int = 20_000) -> None:
+                 max_live_users: int = 20_000, site_timezone: str | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.detectors = build(self.rules)
         self.perms = self.rules["permissions"]
@@ -273,7 +273,7 @@ class Engine:
         # hours of day (working-hours profiles, shift classes, odd hours) are the site's local
         # wall clock: its IANA zone when configured (daylight saving included), else the offset
         # the source wrote in each event's time, else UTC
-        tz = str(base.get("site_timezone") or "")
+        tz = str(site_timezone or base.get("site_timezone") or "")  # the setting wins over the rules
         try:
             self.site_tz = ZoneInfo(tz) if tz else None
         except (ZoneInfoNotFoundError, ValueError) as exc:

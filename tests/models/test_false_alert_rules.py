@@ -368,6 +368,11 @@ def test_a_configured_site_timezone_wins_over_utc_times_and_keeps_daylight_savin
     for d in range(6):
         eng.process(event(f"n{d}", START + d * DAY + 13 * HOUR, who))
     assert eng.user_state("tz2").dprof[8] == 5
+    # the setting (STREAMER_SITE_TIMEZONE, replay --site-timezone) wins over the rules
+    eng2 = Engine(rules, site_timezone="Asia/Kolkata")  # +05:30: 13:00 UTC is 18:30
+    for d in range(6):
+        eng2.process(event(f"k{d}", START + d * DAY + 13 * HOUR, who))
+    assert eng2.user_state("tz2").dprof[18] == 5 and eng2.user_state("tz2").dprof[8] == 0
     bad = load_rules()
     bad["baseline"]["site_timezone"] = "Mars/Olympus_Mons"
     with pytest.raises(ValueError, match="site_timezone"):

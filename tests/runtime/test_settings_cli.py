@@ -40,6 +40,7 @@ def test_check_config_masks_secrets_and_shows_values():
     ("STREAMER_TOPIC_PARTITIONS", "0", "greater than or equal to 1"),
     ("STREAMER_CLICKHOUSE_TRANSPORT", "http", "native"),
     ("STREAMER_PAGE_MIN_SEVERITY", "urgent", "critical"),
+    ("STREAMER_SITE_TIMEZONE", "Mars/Olympus_Mons", "unknown IANA time zone"),
 ])
 def test_check_config_rejects_bad_values_clearly(var, value, words):
     out = _run(["check-config"], {var: value})

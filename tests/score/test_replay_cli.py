@@ -52,3 +52,17 @@ def test_replay_with_roster_and_watchlist(tmp_path):
     assert rc == 0
     got = sorted((a["user_id"], a["detector"]) for a in map(orjson.loads, out.read_bytes().splitlines()))
     assert got == [("adm1", "inactive_user"), ("r9", "inactive_user"), ("r9", "watchlist_patient")]
+
+
+def test_replay_site_timezone_reaches_the_engine(tmp_path, capsys):
+    """--site-timezone is the engine's clock for hours of day (tests/models/test_false_alert_rules.py
+    shows its effect); an unknown zone is a usage error, not a silent UTC."""
+    who = user("tzr", "technologist", "ct")
+    src = tmp_path / "events.jsonl"
+    _write(src, [event(f"t{d}", START + d * 86_400_000 + 13 * 3_600_000, who) for d in range(3)])
+    out = tmp_path / "alerts.jsonl"
+    assert main(["replay", "--events", str(src), "--alerts-out", str(out), "--site-timezone", "Asia/Kolkata"]) == 0
+    capsys.readouterr()
+    assert main(["replay", "--events", str(src), "--alerts-out", str(out),
+                 "--site-timezone", "Mars/Olympus_Mons"]) == 1
+    assert "site_timezone" in capsys.readouterr().err
