@@ -94,6 +94,11 @@ def h32(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
+def is_weekend(local_ms: int) -> bool:
+    """Saturday or Sunday at wall-clock time `local_ms` (1970-01-01 was a Thursday)."""
+    return (local_ms // DAY + 3) % 7 >= 5
+
+
 def hour_of_week(ms: int) -> int:
     """0 = Monday 00:00 UTC ... 167 = Sunday 23:00 UTC."""
     return (ms // HOUR + 72) % 168
@@ -229,7 +234,7 @@ class UserState:
         if ms // DAY == self.day_id:
             local = ms if local_ms is None else local_ms
             self.hmask |= 1 << (local // HOUR % 24)
-            if (local // DAY + 3) % 7 >= 5:  # Saturday, Sunday (1970-01-01 was a Thursday)
+            if is_weekend(local):
                 self.hmask |= WEEKEND_BIT
 
     def learn_hours(self, mask: int) -> None:

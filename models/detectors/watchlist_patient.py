@@ -13,6 +13,7 @@ department.
 from __future__ import annotations
 
 from models.detectors.base import Detector, item
+from models.features import HOUR
 
 
 class WatchlistPatient(Detector):
@@ -32,7 +33,7 @@ class WatchlistPatient(Detector):
         if row and row.get("employee_user_id") == ctx["user_id"]:
             return []  # self access has its own detector
         first = ctx["shared"].note_watch(ctx["patient_id"], ctx["user_id"], ctx["ms"])
-        if ctx["ms"] - first > self.params.get("relation_hours", 12) * 3_600_000:
+        if ctx["ms"] - first > self.params.get("relation_hours", 12) * HOUR:
             return []  # an established relation: reported when it began, not at every visit
         dept = ctx["study"].get("department")
         if not dept:

@@ -37,7 +37,7 @@ import orjson
 from models.detectors import build
 from models.detectors.self_access import patient_surname
 from models.features import (C_DEL, C_EXP, C_FAIL, C_INST, C_KIB, C_PAT, C_STUDY, C_VIEW, DAY,
-                             EXPORT_ACTIONS, FEATURE_NAMES, HOUR, PeerStats, UserState, h32)
+                             EXPORT_ACTIONS, FEATURE_NAMES, HOUR, PeerStats, UserState, h32, is_weekend)
 from models.online import OnlineModel, signature
 from models.rules import SEVERITIES, SEVERITY_RANK, load_rules
 from streamer.score.context import read_csv, roster_row, watchlist_row
@@ -613,7 +613,7 @@ class Engine:
 
         features = st.window_features({})
         hour = (ms + off) // HOUR % 24  # local hour of day
-        weekend = ((ms + off) // DAY + 3) % 7 >= 5  # Saturday or Sunday on the site's clock
+        weekend = is_weekend(ms + off)  # on the site's clock
         shift = st.shift_class(self.profile_min_days)
         # peers of the same shift class, else all members (more permissive): department, then role
         hpeer, k, need = rpeer, 3, self.peer_min_days
