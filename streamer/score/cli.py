@@ -1,7 +1,10 @@
 """`streamer replay`.
 
 replay runs the agents' detection code (Engine.process_many) over a file of canonical events in
-event-time order, event time as the clock. Input is read whole and sorted in memory.
+event-time order, event time as the clock. The input file is scanned once for event times and
+then read back in event-time order, a batch at a time: memory holds 24 bytes per event (time,
+position, length), not the events, so a scenario of tens of millions of events replays in the
+memory of its detection state.
 Exit 0 when every line was used, 2 when some were rejected (reported on stderr), 1 on usage or
 configuration errors.
 """
@@ -9,8 +12,12 @@ configuration errors.
 from __future__ import annotations
 
 import argparse
+import mmap
+import os
 import sys
+from array import array
 
+import numpy as np
 import orjson
 
 BATCH = 1000
@@ -31,38 +38,97 @@ def register(sub) -> None:
     p.set_defaults(func=replay_command)
 
 
-def read_events(path: str, engine, errors) -> list[tuple[int, int, dict]]:
-    """(event ms, line number, event) of every usable line; bad lines go to `errors`."""
-    out = []
-    with open(path, "rb") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                ev = orjson.loads(line)
-                if not isinstance(ev, dict):
-                    raise ValueError("not a JSON object")
-                user = ev.get("user")
-                if not isinstance(user, dict) or not user.get("id"):
-                    raise ValueError("event has no user.id")
-                ms = engine._ms(ev["event_time"]) if "event_time" in ev else None
-                if ms is None:
-                    raise ValueError("event has no event_time")
-            except (ValueError, TypeError) as exc:
-                errors.append(f"{path}:{line_no}: {exc}")
-                continue
-            out.append((ms, line_no, ev))
-    out.sort(key=lambda t: (t[0], t[1]))
-    return out
+def _parse(line: bytes, engine) -> tuple[int, dict]:
+    """(event ms, event) of one line; ValueError/TypeError with the reason when it is unusable."""
+    ev = orjson.loads(line)
+    if not isinstance(ev, dict):
+        raise ValueError("not a JSON object")
+    user = ev.get("user")
+    if not isinstance(user, dict) or not user.get("id"):
+        raise ValueError("event has no user.id")
+    if "event_time" not in ev:
+        raise ValueError("event has no event_time")
+    return engine._ms(ev["event_time"]), ev
 
 
-def replay(engine, events: list[dict], enriched_out=None) -> dict[str, dict]:
-    """Process events (already in event-time order); the final version of every alert by id."""
+class EventFile:
+    """A file of canonical events (JSON lines) in event-time order, without holding the events:
+    one pass records each usable line's event time, offset and length (bad lines go to `errors`
+    as "path:line: reason"); `batches` then parses them again in order of (event time, line),
+    reading through a memory map, so the resident cost is 24 bytes per event and the page cache."""
+
+    def __init__(self, path: str, engine, errors: list) -> None:
+        self.path = path
+        self._fh = open(path, "rb")
+        size = os.fstat(self._fh.fileno()).st_size
+        self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        times, offsets, lengths = array("q"), array("q"), array("q")
+        mm, pos, line_no = self._mm, 0, 0
+        try:
+            while pos < size:
+                nl = mm.find(b"\n", pos)
+                end = size if nl < 0 else nl
+                line_no += 1
+                line = mm[pos:end]
+                if line.strip():
+                    try:
+                        ms, _ = _parse(line, engine)
+                    except (ValueError, TypeError) as exc:
+                        errors.append(f"{path}:{line_no}: {exc}")
+                    else:
+                        times.append(ms)
+                        offsets.append(pos)
+                        lengths.append(end - pos)
+                pos = end + 1
+        except BaseException:
+            self.close()
+            raise
+        t = np.frombuffer(times, dtype=np.int64) if len(times) else np.zeros(0, np.int64)
+        # stable: equal times keep their file order (offsets grow with line numbers)
+        self._order = None if bool(np.all(t[1:] >= t[:-1])) else np.argsort(t, kind="stable")
+        self._offsets, self._lengths = offsets, lengths
+        self._engine = engine
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def batches(self, size: int = BATCH):
+        """Lists of at most `size` events, in event-time order."""
+        mm, offs, lens, order = self._mm, self._offsets, self._lengths, self._order
+        n = len(offs)
+        for start in range(0, n, size):
+            idx = range(start, min(start + size, n)) if order is None else order[start:start + size]
+            out = []
+            for i in idx:
+                o = offs[i]
+                out.append(orjson.loads(mm[o:o + lens[i]]))
+            yield out
+
+    def close(self) -> None:
+        if isinstance(self._mm, mmap.mmap):
+            self._mm.close()
+        self._fh.close()
+
+    def __enter__(self) -> "EventFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def replay(engine, events, enriched_out=None) -> dict[str, dict]:
+    """Process events (a list already in event-time order, or an EventFile); the final version of
+    every alert by id."""
     alerts: dict[str, dict] = {}
     last_flush = 0
     ms = 0
-    for start in range(0, len(events), BATCH):
-        chunk = events[start:start + BATCH]
+    if isinstance(events, EventFile):
+        chunks = events.batches(BATCH)
+    else:
+        chunks = (events[i:i + BATCH] for i in range(0, len(events), BATCH))
+    start = -BATCH
+    for chunk in chunks:
+        start += BATCH
         for enriched, new in engine.process_many(chunk):
             for a in new:
                 alerts[a["alert_id"]] = a
@@ -95,17 +161,17 @@ def replay_command(args: argparse.Namespace) -> int:
         return 1
     errors: list[str] = []
     try:
-        rows = read_events(args.events, engine, errors)
+        events = EventFile(args.events, engine, errors)
     except OSError as exc:
         print(f"streamer replay: {exc}", file=sys.stderr)
         return 1
     for msg in errors:
         print(msg, file=sys.stderr)
-    events = [ev for _, _, ev in rows]
     enriched = open(args.enriched_out, "wb") if args.enriched_out else None
     try:
         alerts = replay(engine, events, enriched)
     finally:
+        events.close()
         if enriched is not None:
             enriched.close()
     with open(args.alerts_out, "wb") as fh:

@@ -66,3 +66,45 @@ def test_replay_site_timezone_reaches_the_engine(tmp_path, capsys):
     assert main(["replay", "--events", str(src), "--alerts-out", str(out),
                  "--site-timezone", "Mars/Olympus_Mons"]) == 1
     assert "site_timezone" in capsys.readouterr().err
+
+
+def test_event_file_orders_by_time_then_line_across_batches(tmp_path):
+    """EventFile reads back the usable lines in (event time, line) order, batch by batch, from
+    a file with blank lines, CRLF endings, equal times, bad lines and no final newline."""
+    from streamer.score.cli import EventFile
+    from streamer.score.engine import Engine
+
+    times = [5, 3, 3, 9, 1, 3, 7, 0, 9, 2]
+    lines = [orjson.dumps(event(f"e{i}", START + t * 60_000, ADMIN, "login")) for i, t in enumerate(times)]
+    raw = (lines[0] + b"\r\n" + lines[1] + b"\n\n" + lines[2] + b"\n" + b"\xff\xfe not json\n"
+           + b"\n".join(lines[3:]))  # no newline at the end
+    src = tmp_path / "events.jsonl"
+    src.write_bytes(raw)
+    errors: list = []
+    with EventFile(str(src), Engine(), errors) as ef:
+        assert len(ef) == len(times)
+        got = [e["event_id"] for batch in ef.batches(3) for e in batch]
+        sizes = [len(b) for b in ef.batches(3)]
+    want = [f"e{i}" for i, _ in sorted(enumerate(times), key=lambda p: (p[1], p[0]))]
+    assert got == want and sizes == [3, 3, 3, 1]
+    assert len(errors) == 1 and errors[0].startswith(f"{src}:5:")
+
+
+def test_event_file_in_order_and_empty(tmp_path):
+    from streamer.score.cli import EventFile
+    from streamer.score.engine import Engine
+
+    src = tmp_path / "sorted.jsonl"
+    _write(src, [event(f"s{i}", START + i, ADMIN, "login") for i in range(7)])
+    with EventFile(str(src), Engine(), []) as ef:
+        assert [e["event_id"] for b in ef.batches(4) for e in b] == [f"s{i}" for i in range(7)]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    out = tmp_path / "a.jsonl"
+    assert main(["replay", "--events", str(empty), "--alerts-out", str(out)]) == 0
+    assert out.read_bytes() == b""
+
+
+def test_replay_missing_file_is_a_usage_error(tmp_path, capsys):
+    rc = main(["replay", "--events", str(tmp_path / "nope.jsonl"), "--alerts-out", str(tmp_path / "a.jsonl")])
+    assert rc == 1 and "nope.jsonl" in capsys.readouterr().err
