@@ -554,9 +554,10 @@ class PeerStats:
     """
 
     __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays",
-                 "cdays", "n_cdays", "wdays", "pending")
+                 "cdays", "n_cdays", "wdays", "members", "pending")
     _STATE = __slots__[:-1]
     PENDING_DAYS = 2
+    MEMBERS_KEPT = 8
 
     def __init__(self) -> None:
         self.n_hours = 0
@@ -571,6 +572,10 @@ class PeerStats:
         self.cdays = [[0] * 24 for _ in range(4)]
         self.n_cdays = [0] * 4
         self.wdays = [0] * 4  # member-days on a weekend, per shift class
+        # hour, then day: [studies exported, member hash] of the members who exported the most
+        # studies in an hour (day), MEMBERS_KEPT at most, largest first; alerted hours included:
+        # a batch size several members send is the group's practice (see over_baseline)
+        self.members = [[], []]
         self.pending: dict[int, list[int]] = {}  # day id -> active-hour mask per class
 
     def add_hour(self, counts: list[int], how: int) -> None:
@@ -607,7 +612,33 @@ class PeerStats:
             for h in range(24):
                 self.dhours[k][h] += other.dhours[k][h]
                 self.cdays[k][h] += other.cdays[k][h]
+        for mine, theirs in zip(self.members, other.members):
+            for v, m in theirs:
+                self._keep(mine, m, v)
         return self
+
+    def note_member(self, member: int, daily: bool, counts) -> None:
+        """Record the studies exported so far this hour (day) by `member` (a user hash)."""
+        if counts[C_EXP]:
+            self._keep(self.members[daily], member, counts[C_EXP])
+
+    def _keep(self, top: list, member: int, v: int) -> None:
+        for row in top:
+            if row[1] == member:
+                if v <= row[0]:
+                    return
+                row[0] = v
+                break
+        else:
+            if len(top) >= self.MEMBERS_KEPT and v <= top[-1][0]:
+                return
+            top.append([v, member])
+        top.sort(key=lambda r: -r[0])
+        del top[self.MEMBERS_KEPT:]
+
+    def members_exporting(self, daily: bool, studies: float, member: int) -> int:
+        """Other members who exported at least `studies` studies in an hour (day)."""
+        return sum(1 for v, m in self.members[daily] if m != member and v >= studies)
 
     def add_day_hours(self, day: int, cls: int, mask: int) -> None:
         """One member-day (day id = epoch ms // DAY): its active hours (bit mask) and the

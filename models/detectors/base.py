@@ -9,6 +9,8 @@ the user), cross-user memory in ctx["shared"].
 
 from __future__ import annotations
 
+from models.features import C_EXP, h32
+
 
 class Detector:
     name = ""
@@ -89,9 +91,26 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     peak_factor = p.get("peak_factor")
     if peak_factor and value <= peak_factor * st.peak(daily, counter):
         return None  # the user has moved nearly this much in an hour (day) before: their practice
+    if counter == C_EXP and group_practice(ctx, p, daily):
+        return None  # several colleagues of the same role and department send batches this size
+        # (a count: the instances and bytes checks still judge a batch of unusually large studies)
     if not uppers:
         explanation.append(item(feature, value, limit, "rule"))
     return excess_score(value, limit), None, explanation
+
+
+def group_practice(ctx: dict, p: dict, daily: bool) -> bool:
+    """True when at least `group_peak_members` other members of the user's role + department
+    have each exported 1 / `group_peak_factor` of the studies the user exported this clock hour
+    (day) or more in an hour (day): a batch size of the group, judged by its count of studies
+    whatever their size (big CT studies make gigabytes of a handful of them)."""
+    need, factor = p.get("group_peak_members"), p.get("group_peak_factor")
+    dept = ctx.get("dept_peer")
+    if not need or not factor or dept is None:
+        return False
+    st = ctx["state"]
+    studies = (st.day_acc if daily else st.hour_acc)[C_EXP]
+    return studies > 0 and dept.members_exporting(daily, studies / factor, h32(ctx["user_id"])) >= need
 
 
 def fmt(x: float) -> str:

@@ -58,6 +58,20 @@ class OddHours(Detector):
         near = [max(row[i - 1], row[i], row[(i + 1) % 24]) for i in range(24)]
         return near[h] >= self.params["group_usual"] * max(near) > 0
 
+    def staffed(self, ctx: dict, own: float) -> bool:
+        """True when the user's department works this hour (-1 h .. +1 h) on at least
+        `staffed_share` of its days, whatever its members' shift classes, and the user has fewer
+        than `staffed_min_days` active days: in a department staffed around the clock, members
+        rotate between day and night weeks, and one week of day shifts does not show that the
+        first night week is someone else's. A department that does not work the hour is judged
+        after the usual `baseline.profile_min_days`."""
+        p = self.params
+        need = p.get("staffed_min_days", 0)
+        gp = ctx.get("group_peer")
+        if not need or gp is None or own < 0 or ctx["state"].ddays >= need:
+            return False
+        return gp.day_share(3, ctx["hour"], p["peer_min_days"], 1, 1) >= p.get("staffed_share", 0.8)
+
     def evaluate(self, ctx: dict) -> list[dict]:
         acc = ctx["state"].hour_acc
         n = max(acc[C_VIEW] + acc[C_EXP], acc[C_PAT])
@@ -83,6 +97,8 @@ class OddHours(Detector):
         hp = ctx["hour_peer"]
         if self.group_usual(ctx):
             return []  # the department's working day: not odd for its evening or night staff
+        if self.staffed(ctx, own):
+            return []  # a department open at this hour, and too little own history to tell
         days = hp.day_share(k, ctx["hour"], p["peer_min_days"], p.get("peer_days_before", 2),
                             p.get("peer_days_after", 1))
         if days < 0:

@@ -14,14 +14,29 @@ in care needs that much more volume to alert."""
 
 from __future__ import annotations
 
-from models.detectors.base import Detector, fmt, item, over_baseline
-from models.features import C_PAT
+from models.detectors.base import Detector, fmt, group_practice, item, over_baseline
+from models.features import C_EXP, C_PAT
 
 _CHECKS = (("patients_1h", False, "hour"), ("patients_24h", True, "day"))
 
 
 class PatientSweep(Detector):
     name = "patient_sweep"
+
+    def export_batch(self, ctx: dict, daily: bool) -> bool:
+        """True when most of the records counted were exported (`export_share` of the distinct
+        patients of the clock hour or day are exports), in a batch of a size the user sent before
+        (`peak_factor` x their largest) or several colleagues send (group_practice)."""
+        p, st = self.params, ctx["state"]
+        share = p.get("export_share")
+        acc = st.day_acc if daily else st.hour_acc
+        studies = acc[C_EXP]
+        if not share or not studies or studies < share * acc[C_PAT]:
+            return False
+        peak = p.get("peak_factor")
+        if peak and studies <= peak * st.peak(daily, C_EXP):
+            return True
+        return group_practice(ctx, p, daily)
 
     def evaluate(self, ctx: dict) -> list[dict]:
         if not ctx["patient_id"]:
@@ -39,6 +54,8 @@ class PatientSweep(Detector):
         if best is None:
             return []
         score, severity, explanation, feature, span = best
+        if severity != "critical" and self.export_batch(ctx, feature.endswith("24h")):
+            return []  # the records were opened by exporting a batch of a usual size
         usual = min((e["expected"] for e in explanation if e["baseline"] != "rule"), default=None)
         tail = f"; usual is {fmt(usual)} per {span}" if usual is not None else ""
         explanation = explanation + [item("in_care_share", share, p["care_share"], "peer")]

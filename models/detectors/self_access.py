@@ -19,7 +19,8 @@ on (where studies are filed under the reading section: ward physicians see body 
 care episode (a colleague worked on the patient or a study of theirs was imported within the care
 window); a rare one is most likely
 kin, and is reported even then. Rarity is judged once `surname_min_patients` patients have been
-counted (before that every surname would look rare)."""
+counted (before that every surname would look rare). A surname carried by `surname_common_share`
+of the patients or more (a confident estimate, see `frequent`) is chance even outside care."""
 
 from __future__ import annotations
 
@@ -66,6 +67,18 @@ class SelfAccess(Detector):
         return bool(dept) and (dept == ctx["department"] or any(
             r in self.params["any_department_roles"] for r in ctx["roles"]))
 
+    def frequent(self, shared, surname: str) -> bool:
+        """True when the surname is carried by at least `surname_common_share` of the patients
+        counted, with `surname_common_z` standard errors to spare (so a few hundred patients
+        already show that 7 % of them are Smiths, while a surname of 0.8 % never passes):
+        sharing it with a patient outside any care relation is what chance gives."""
+        share = self.params.get("surname_common_share")
+        n = shared.named
+        if not share or n < 100:
+            return False
+        f = shared.surname_patients(surname) / n
+        return f - self.params.get("surname_common_z", 2.0) * (f * (1 - f) / n) ** 0.5 >= share
+
     def evaluate(self, ctx: dict) -> list[dict]:
         pid = ctx["patient_id"]
         if not pid or ctx["outcome"] != "success":
@@ -101,6 +114,8 @@ class SelfAccess(Detector):
             return [self.hit(0.9, summary, [item("same_name", 1, 0, "rule")])]
         if not rare and explained:
             return []  # a common surname in the user's care work: chance, not kinship
+        if self.frequent(shared, s):
+            return []  # a surname this frequent among the patients: chance, wherever it is
         summary = f"{uid} opened the record of patient {pid} who shares their surname {s.title()}"
         return [self.hit(self.params["surname_score"], summary,
                          [item("same_surname", 1, 0, "rule")], self.params["surname_severity"])]

@@ -574,6 +574,10 @@ class Engine:
                 b = study.get("bytes")
                 if type(b) is int and b > 0:
                     st.add(ms, C_KIB, b >> 10)
+            if not late:  # the department's (not the role's) volumes per member: over_baseline
+                member = h32(uid)
+                gpeer.note_member(member, False, st.hour_acc)
+                gpeer.note_member(member, True, st.day_acc)
         elif action == "delete" and ok:
             st.add(ms, C_DEL, 1)
         elif action == "login_failed" or (action == "login" and not ok):
@@ -653,6 +657,7 @@ class Engine:
                "score": score, "score_explanation": expl or [], "new_host": new_host,
                "seen_remote": bool(st.flags & 8), "seen_no_mfa": bool(st.flags & 16),
                "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,
+               "dept_peer": gpeer,
                "employees_listed": bool(self.employee_records), "episode": episode}
         hits = []
         dets = self.by_action.get(action)

@@ -58,6 +58,24 @@ def test_day_shift_technologist_at_3am_is_odd_although_the_night_shift_works():
     assert not _night_visit(engine, night_t[0], 14, 3)    # their own shift
 
 
+def test_first_night_week_in_a_department_staffed_around_the_clock_is_not_judged():
+    """Emergency staff rotate between day and night weeks. After a week of days, a member's
+    first night is not judged while the department works that hour every day; after more than a
+    week of days it is, and in a department that never works at night it is from the start."""
+    engine = Engine()
+    day_t, _ = _hospital(engine, 7, techs_day=30)
+    assert not _night_visit(engine, day_t[0], 7, 3)   # 7 days of history, the night is staffed
+    later = Engine()
+    day_t, _ = _hospital(later, 9, techs_day=30)
+    assert _night_visit(later, day_t[0], 9, 3)        # 8 days of days: the night is out of character
+    closed = Engine()
+    clerks = [user(f"rp{i}", "referring_physician", "ortho") for i in range(8)]
+    for d in range(10):
+        for u in clerks:
+            _shift(closed, u, d, 9, hours=6, step_min=60)
+    assert _night_visit(closed, clerks[0], 10, 3)     # nobody of that group ever works at 03:00
+
+
 def test_a_new_user_is_judged_by_the_whole_group():
     engine = Engine()
     _hospital(engine, 10)

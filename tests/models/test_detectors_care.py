@@ -128,10 +128,11 @@ def test_a_small_departments_first_external_destination_alerts_after_its_learnin
                                                          destination=rogue))
 
 
-def _hospital(eng, patients: int = 12000, common: str = "SMITH") -> None:
-    """The patients this hospital has seen: one in ten named `common`, the rest unique names."""
+def _hospital(eng, patients: int = 12000, common: str = "SMITH", every: int = 200) -> None:
+    """The patients this hospital has seen: one in `every` named `common` (0.5 %: common, not
+    frequent), the rest unique names."""
     for i in range(patients):
-        eng.shared.note_surname(common if i % 10 == 0 else f"NAME{i}")
+        eng.shared.note_surname(common if i % every == 0 else f"NAME{i}")
 
 
 def test_a_common_surname_in_a_care_episode_is_chance_a_rare_one_is_kin():
@@ -164,6 +165,25 @@ def test_a_common_surname_in_a_care_episode_is_chance_a_rare_one_is_kin():
                         study={"uid": "sP2", "department": "body_imaging"}))
     assert "self_access" not in _detectors(fresh, event("v4", t + HOUR, rare, patient="P2",
                                                         patient_name="ZORBEL^EVA", study={"uid": "sP2", **body}))
+
+
+def test_a_surname_of_a_few_percent_of_the_patients_is_chance_even_outside_care():
+    """Where 5 % of the patients are Smiths, a Smith opening a Smith's study in a section they
+    never work on is chance; at 0.5 % it is reported, as is a rare surname. Already after a
+    thousand patients, 5 % is a confident estimate; 0.5 % never is."""
+    t = START + 9 * HOUR
+    ward = user("asmith", "referring_physician", "surgery", name="Anna Smith")
+    neuro = {"uid": "old", "department": "neuroradiology"}
+    for patients, every, reported in ((12000, 20, False), (1000, 20, False), (12000, 200, True)):
+        eng = Engine()
+        _hospital(eng, patients, every=every)
+        got = _detectors(eng, event("v", t, ward, patient="P5", patient_name="SMITH^ROSE", study=neuro))
+        assert ("self_access" in got) is reported, (patients, every, got)
+    eng = Engine()
+    _hospital(eng, 12000, every=20)
+    rare = user("jzorbel", "referring_physician", "surgery", name="Jan Zorbel")
+    assert "self_access" in _detectors(eng, event("z", t, rare, patient="P6", patient_name="ZORBEL^EVA",
+                                                  study=neuro))
 
 
 def test_a_permission_used_by_several_members_of_a_group_is_their_practice():
@@ -244,6 +264,60 @@ def test_a_weekly_export_volume_seen_before_is_the_users_practice():
     assert "bulk_export" not in week(1, 45)
     assert "bulk_export" not in week(2, 38)
     assert "bulk_export" in week(3, 140)
+
+
+def test_a_volume_several_colleagues_move_is_the_departments_practice():
+    """Research technologists each send their weekly batch to the de-identification gateway, all
+    in the first days of the stream. The first two batches alert (one colleague is not yet a
+    practice); from the third, two colleagues have moved as much, so it does not. Five times that
+    volume still alerts, and so does the same volume from another department."""
+    eng = Engine()
+    gw = {"type": "dicom_node", "id": "DEID_GW", "external": False}
+
+    def batch(who, day: int, n: int) -> set[str]:
+        t = START + day * DAY + 13 * HOUR
+        got = []
+        for i in range(n):
+            got += _detectors(eng, event(f"{who['id']}-{day}-{i}", t + i * 60_000 * 50 // n, who, "export",
+                                         patient=f"P{day}-{i}", destination=gw,
+                                         study={"uid": f"s{day}-{i}", "instances": 200, "bytes": 50 << 20}))
+        return set(got)
+    techs = [user(f"rt{i}", "technologist", "clinical_research") for i in range(5)]
+    volume = {"bulk_export", "online_model"}
+    assert volume & batch(techs[0], 0, 45)         # nothing to compare with
+    assert volume & batch(techs[1], 0, 40)         # one colleague: not yet a practice
+    assert not volume & batch(techs[2], 1, 50)     # two colleagues moved at least half of it
+    assert not volume & batch(techs[3], 1, 42)
+    assert "bulk_export" in batch(techs[4], 2, 250)  # five times any colleague's hour
+    other = user("ct9", "technologist", "ct")
+    assert "bulk_export" in batch(other, 2, 50)    # not the practice of another department
+
+
+def test_records_opened_by_exporting_a_usual_batch_are_not_a_sweep():
+    """A research technologist's weekly batch exports 90 patients' studies in an hour: the
+    first week it is a sweep and a bulk export; a later batch of that size is their practice for
+    both detectors. Viewing 200 other patients besides an export of that size is still a sweep."""
+    eng = Engine()
+    rc = user("rc7", "technologist", "clinical_research")
+    gw = {"type": "dicom_node", "id": "DEID_GW", "external": False}
+
+    def week(w: int, n: int, views: int = 0) -> set[str]:
+        t = START + 7 * w * DAY + 13 * HOUR
+        got = []
+        for i in range(n):
+            got += _detectors(eng, event(f"x{w}-{i}", t + i * 30_000, rc, "export", patient=f"P{w}-{i}",
+                                         study={"uid": f"s{w}-{i}", "department": "clinical_research"},
+                                         destination=gw))
+        for i in range(views):
+            got += _detectors(eng, event(f"y{w}-{i}", t + n * 30_000 + i * 5_000, rc, patient=f"Q{w}-{i}",
+                                         study={"uid": f"q{w}-{i}", "department": "clinical_research"}))
+        for d in range(1, 5):  # the rest of the week: a few ordinary records a day
+            for i in range(3):
+                eng.process(event(f"v{w}-{d}-{i}", t + d * DAY + i * HOUR, rc, patient=f"V{w}{d}{i}"))
+        return set(got)
+    assert {"patient_sweep", "bulk_export"} <= week(0, 90)
+    assert not {"patient_sweep", "bulk_export"} & week(1, 90)
+    assert "patient_sweep" in week(2, 90, views=200)
 
 
 def test_a_watchlist_relation_is_reported_when_it_begins_not_at_every_visit():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import orjson
+
 from models.features import (C_EXP, C_PAT, C_VIEW, DAY, HOUR, PeerStats, UserState, h32,
                              distinct_estimate)
 from models.sample_traffic import START, week
@@ -95,6 +97,33 @@ def test_peer_stats_merge_equals_single():
     assert merged.ddays == [a + b for a, b in zip(left.ddays, right.ddays)]
     assert merged.dhours[3] == [a + b for a, b in zip(left.dhours[3], right.dhours[3])]
     assert PeerStats.from_dict(merged.to_dict()).to_dict() == merged.to_dict()
+
+
+def test_peer_members_keep_the_largest_batches_and_merge_like_one():
+    """The per-member export batch sizes a group keeps: the largest per member, MEMBERS_KEPT
+    members at most (the largest), merged across workers as if one had seen everything, and loaded
+    from a snapshot that predates them."""
+    rng = random.Random(9)
+    rows = [(rng.randrange(12), [rng.randrange(1000) for _ in range(8)]) for _ in range(300)]
+    one, left, right = PeerStats(), PeerStats(), PeerStats()
+    for i, (member, counts) in enumerate(rows):
+        one.note_member(member, False, counts)
+        (left if i % 2 else right).note_member(member, False, counts)
+    best = {}
+    for member, counts in rows:
+        best[member] = max(best.get(member, 0), counts[C_EXP])
+    want = sorted(best.values(), reverse=True)[:PeerStats.MEMBERS_KEPT]
+    assert [v for v, _ in one.members[0]] == want and one.members[1] == []
+    merged = PeerStats().merge(left).merge(right)
+    assert [v for v, _ in merged.members[0]] == want
+    third = want[2]
+    top = max(best, key=best.get)
+    assert one.members_exporting(False, third, top) == sum(
+        1 for m, v in best.items() if m != top and v >= third) == 2  # distinct maxima
+    old = one.to_dict()
+    del old["members"]
+    assert PeerStats.from_dict(old).members == [[], []]
+    assert PeerStats.from_dict(orjson.loads(orjson.dumps(one.to_dict()))).members == one.members
 
 
 def _mask(*hours):
