@@ -188,12 +188,11 @@ def test_a_surname_of_a_few_percent_of_the_patients_is_chance_even_outside_care(
 
 def test_a_permission_used_by_several_members_of_a_group_is_their_practice():
     eng = Engine()
-    film = [user(f"f{i}", "scheduler", "film_library") for i in range(5)]
-    cd = {"type": "media", "id": "CD_BURNER", "external": False}
+    qa = [user(f"q{i}", "technologist", "pacs_qa") for i in range(5)]  # remove duplicate series
     got = []
-    for i, who in enumerate(film):
-        got.append("role_permission" in _detectors(eng, event(f"x{i}", START + 9 * HOUR + i * 60_000, who, "export",
-                                                              patient=f"P{i}", destination=cd)))
+    for i, who in enumerate(qa):
+        got.append("role_permission" in _detectors(eng, event(f"x{i}", START + 9 * HOUR + i * 60_000, who, "delete",
+                                                              patient=f"P{i}", study={"uid": f"d{i}"})))
     assert got == [True, True, True, False, False]  # three reported, then it is the group's practice
     # one user repeating an excursion never makes it a practice
     front = user("desk", "scheduler", "front_desk")
