@@ -42,6 +42,7 @@ def check_rules(rules: dict, perms: dict) -> None:
             raise ValueError(f"detector rule {name!r}: unknown severity {rule['severity']!r}")
         if not 0 <= float(rule["risk"]) <= 100:
             raise ValueError(f"detector rule {name!r}: risk must be 0..100")
+    check_param_types(rules)
     bands = rules["risk"]["bands"]
     if list(bands) != list(SEVERITIES[1:]) or sorted(bands.values()) != list(bands.values()):
         raise ValueError("risk bands must be low < medium < high < critical")
@@ -49,3 +50,34 @@ def check_rules(rules: dict, perms: dict) -> None:
         unknown = set(granted) - set(perms["actions"].values()) - {"audit"}
         if unknown:
             raise ValueError(f"role {role!r} grants unknown permissions {sorted(unknown)}")
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def check_param_types(rules: dict) -> None:
+    """Raise ValueError when a detector parameter of an edited rules file is not of the kind the
+    shipped defaults give it (a threshold written as text would only fail inside the worker, at
+    the first event that reaches it). Parameters the defaults do not have are not checked."""
+    folder = rules_dir(None)
+    defaults = yaml.safe_load((folder / "detectors.yaml").read_text()).get("detectors") or {}
+    for name, rule in (rules.get("detectors") or {}).items():
+        base = (defaults.get(name) or {}).get("params") or {}
+        for key, value in (rule.get("params") or {}).items():
+            if key not in base or base[key] is None or value is None:
+                continue
+            want, got = _kind(base[key]), _kind(value)
+            if want != got and not (want == "text" and base[key] == ""):
+                raise ValueError(f"detector rule {name!r}: parameter {key!r} must be {want}, "
+                                 f"not {got} ({value!r})")

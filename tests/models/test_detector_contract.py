@@ -167,3 +167,22 @@ def test_seeded_anomaly_fires_deterministically(name, warm):
     assert last["summary"] and last["explanation"]
     assert {"feature", "value", "expected", "baseline"} <= set(last["explanation"][0])
     assert last["severity"] in ("low", "medium", "high", "critical")
+
+
+def test_an_edited_rules_file_with_a_parameter_of_the_wrong_kind_is_refused(tmp_path):
+    """A threshold typed as text in an edited rules folder fails at load, naming the detector and
+    the parameter, not at the first event that reaches it inside the worker."""
+    import shutil
+
+    from models.rules import rules_dir
+
+    for name in ("detectors.yaml", "role_permissions.yaml"):
+        shutil.copy(rules_dir(None) / name, tmp_path / name)
+    assert load_rules(tmp_path)["detectors"]["bulk_export"]["params"]["peak_factor"] == 2.0
+    text = (tmp_path / "detectors.yaml").read_text()
+    assert "      peak_factor: 2.0\n" in text
+    (tmp_path / "detectors.yaml").write_text(text.replace("      peak_factor: 2.0\n", '      peak_factor: "2x"\n', 1))
+    with pytest.raises(ValueError, match="'bulk_export'.*'peak_factor' must be a number, not text"):
+        load_rules(tmp_path)
+    (tmp_path / "detectors.yaml").write_text(text.replace("      peak_factor: 2.0\n", "      peak_factor: 3\n", 1))
+    assert load_rules(tmp_path)["detectors"]["bulk_export"]["params"]["peak_factor"] == 3
