@@ -64,6 +64,8 @@ class EventFile:
         self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         times, offsets, lengths = array("q"), array("q"), array("q")
         mm, pos, line_no = self._mm, 0, 0
+        if mm[:3] == b"\xef\xbb\xbf":
+            pos = 3  # a UTF-8 byte order mark (files saved by some Windows tools): not part of line 1
         try:
             while pos < size:
                 nl = mm.find(b"\n", pos)

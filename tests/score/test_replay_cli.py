@@ -98,6 +98,11 @@ def test_event_file_in_order_and_empty(tmp_path):
     _write(src, [event(f"s{i}", START + i, ADMIN, "login") for i in range(7)])
     with EventFile(str(src), Engine(), []) as ef:
         assert [e["event_id"] for b in ef.batches(4) for e in b] == [f"s{i}" for i in range(7)]
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    errors: list = []
+    with EventFile(str(bom), Engine(), errors) as ef:
+        assert len(ef) == 7 and not errors
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     out = tmp_path / "a.jsonl"
