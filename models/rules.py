@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import yaml
@@ -66,12 +67,17 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+@functools.lru_cache(maxsize=1)
+def _shipped_detectors() -> dict:
+    """The shipped detector rules (read once per process; only read, never changed)."""
+    return yaml.safe_load((rules_dir(None) / "detectors.yaml").read_text()).get("detectors") or {}
+
+
 def check_param_types(rules: dict) -> None:
     """Raise ValueError when a detector parameter of an edited rules file is not of the kind the
     shipped defaults give it (a threshold written as text would only fail inside the worker, at
     the first event that reaches it). Parameters the defaults do not have are not checked."""
-    folder = rules_dir(None)
-    defaults = yaml.safe_load((folder / "detectors.yaml").read_text()).get("detectors") or {}
+    defaults = _shipped_detectors()
     for name, rule in (rules.get("detectors") or {}).items():
         base = (defaults.get(name) or {}).get("params") or {}
         for key, value in (rule.get("params") or {}).items():
