@@ -20,6 +20,19 @@ from streamer.paths import var_dir
 
 
 STAGES = ("normalize", "score", "sink", "notify")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def parse_log_levels(spec: str) -> dict[str, str]:
+    """'name=LEVEL,name=LEVEL' (STREAMER_LOG_LEVELS) -> {logger name: level}; ValueError names
+    the malformed entry."""
+    levels: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, sep, level = item.partition("=")
+        if not sep or not name.strip() or level.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"{item!r} is not logger=LEVEL with LEVEL one of {', '.join(LOG_LEVELS)}")
+        levels[name.strip()] = level.strip().upper()
+    return levels
 
 
 class Settings(BaseSettings):
@@ -58,6 +71,9 @@ class Settings(BaseSettings):
         "single-worker deployment or the embedded broker to start faster."))
     kafka_session_timeout: float = Field(30.0, gt=0, le=600, description=(
         "Seconds without heartbeats before the broker drops a worker from the group."))
+    log_levels: str = Field("", description=(
+        "Levels of single loggers over the worker's --loglevel, comma-separated, e.g. "
+        "'streamer.alert=INFO,aiokafka=ERROR' (notification deliveries are logged at INFO)."))
     consumer_group_instance_id: str = Field("", description="Static membership id; set one per worker to avoid rebalances on restart.")
 
     # --- ClickHouse --------------------------------------------------------------------------
@@ -144,6 +160,12 @@ class Settings(BaseSettings):
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValueError(f"unknown IANA time zone {v!r}") from None
         return v
+
+    @field_validator("log_levels")
+    @classmethod
+    def _log_levels(cls, v: str) -> str:
+        parse_log_levels(v)
+        return v.strip()
 
     @field_validator("stages")
     @classmethod

@@ -31,6 +31,8 @@ from streamer.runtime.metrics import METRICS
 from streamer.settings import Settings
 from streamer.timeutil import format_ms
 
+NOTIFY_ATTEMPTS = 3  # pushes of one alert into a rebuilt pipeline before it is dead-lettered
+
 log = logging.getLogger(__name__)
 
 
@@ -357,30 +359,48 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     @agent("notify", t_notify_in)
     async def notify(stream):
         """Alerts and clock ticks of one partition drive that partition's pipeline; table writes
-        happen here, inside stream iteration, never in a timer (faust-streaming #497)."""
+        happen here, inside stream iteration, never in a timer (faust-streaming #497).
+
+        An alert the pipeline rejects (ValueError: not an alert) goes to the dead letter at once.
+        Any other failure (a Kafka send refused during a rebalance, a table read) rebuilds the
+        partition's pipeline from its tables and pushes the same alert again, up to
+        NOTIFY_ATTEMPTS times, before it is dead-lettered: the pipeline may have numbered
+        notifications it neither delivered nor parked nor persisted, and the rebuilt one numbers
+        them again (a group is delivered in seq order, a gap would hold the rest back)."""
         async for ev in stream.events():
             msg = ev.message
-            now_ms = int(time.time() * 1000)
             try:
-                svc = service_for(msg.partition)
                 alert = orjson.loads(ev.value)
-                if "tick_ms" in alert:
-                    outcomes = await svc.on_tick(now_ms)
-                else:
-                    outcomes = await svc.on_alert(alert, now_ms)
-                for _, outcome in outcomes:
-                    METRICS.inc(f"notify.{outcome}")
-            except Exception as exc:
-                log.exception("alert pipeline failed at %s/%s/%s", msg.topic, msg.partition, msg.offset)
+            except orjson.JSONDecodeError as exc:
                 METRICS.inc("notify.failed")
-                # the pipeline may have numbered notifications it neither delivered nor parked nor
-                # persisted: rebuild it from the tables, so the next flush numbers them again (a
-                # group is delivered in seq order, a gap would hold the rest of the group back)
-                stale = services.pop(msg.partition, None)
-                if stale is not None:
-                    await stale.dispatcher.close()
-                await t_dead.send(key=ev.key, value=dead_letter(f"alert pipeline: {exc!r}", ev.value,
+                await t_dead.send(key=ev.key, value=dead_letter(f"alert pipeline: unreadable: {exc!r}", ev.value,
                                                                 stage="notify", message=msg))
+                continue
+            for attempt in range(1, NOTIFY_ATTEMPTS + 1):
+                now_ms = int(time.time() * 1000)
+                try:
+                    svc = service_for(msg.partition)
+                    if "tick_ms" in alert:
+                        outcomes = await svc.on_tick(now_ms)
+                    else:
+                        outcomes = await svc.on_alert(alert, now_ms)
+                    for _, outcome in outcomes:
+                        METRICS.inc(f"notify.{outcome}")
+                    break
+                except Exception as exc:
+                    log.exception("alert pipeline failed at %s/%s/%s (attempt %d of %d)", msg.topic,
+                                  msg.partition, msg.offset, attempt, NOTIFY_ATTEMPTS)
+                    METRICS.inc("notify.errors")
+                    stale = services.pop(msg.partition, None)
+                    if stale is not None:
+                        await stale.dispatcher.close()
+                    if isinstance(exc, ValueError) or attempt == NOTIFY_ATTEMPTS:
+                        if "tick_ms" not in alert:  # a lost tick is replaced by the next one
+                            METRICS.inc("notify.failed")
+                            await t_dead.send(key=ev.key, value=dead_letter(
+                                f"alert pipeline: {exc!r}", ev.value, stage="notify", message=msg))
+                        break
+                    await asyncio.sleep(0.5 * 2 ** attempt)
 
     async def tick():
         now = orjson.dumps({"tick_ms": int(time.time() * 1000)})
@@ -389,20 +409,31 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
 
     @agent("notify", t_notify_retry)
     async def notify_retry(stream):
-        from streamer.alert.notify import wait_seconds
+        """Parked notifications, tried again when due (rules: streamer.alert.notify.retry). A
+        record is never dropped for an error of this worker: it is put back on notify-retry, and
+        the event is finished only once Kafka has the copy."""
+        from streamer.alert.notify.retry import retry_parked
 
         async for ev in stream.events():
-            try:
-                dispatcher = service_for(ev.message.partition).dispatcher
-                wait = 0.0 if dispatcher.due_now(ev.value) else wait_seconds(ev.value, int(time.time() * 1000))
-                if wait > 0:  # bounded: a long sleep here would hold up a rebalance
-                    await asyncio.sleep(min(wait, 5.0))
-                outcome = await dispatcher.redeliver(ev.value)
-                METRICS.inc(f"notify.retry.{outcome}")
-            except Exception as exc:
-                log.exception("notification retry failed")
-                await t_dead.send(value=dead_letter(f"notify-retry: {exc!r}", ev.value, stage="notify-retry",
-                                                    message=ev.message))
+            partition, msg = ev.message.partition, ev.message
+
+            async def put_back(raw: bytes) -> None:
+                await _TopicQueue(t_notify_retry, partition).put(raw)
+
+            async def to_dead_letter(reason: str, raw: bytes) -> None:
+                METRICS.inc("notify.failed")
+                fut = await t_dead.send(value=dead_letter(reason, raw, stage="notify-retry", message=msg))
+                await fut
+
+            async def rebuild(exc: Exception) -> None:
+                METRICS.inc("notify.errors")
+                stale = services.pop(partition, None)
+                if stale is not None:
+                    await stale.dispatcher.close()
+
+            outcome = await retry_parked(ev.value, dispatcher=lambda: service_for(partition).dispatcher,
+                                         put_back=put_back, dead_letter=to_dead_letter, on_crash=rebuild)
+            METRICS.inc(f"notify.retry.{outcome.replace(' ', '_')}")
 
     # ---------------------------------------------------------------- context feeds
     async def context_feeds():

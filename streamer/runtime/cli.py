@@ -34,7 +34,19 @@ def _worker(args: argparse.Namespace) -> int:
     from streamer.settings import get_settings
 
     logging.getLogger().setLevel(args.loglevel)
-    return run_worker(get_settings(), loglevel=args.loglevel)
+    settings = get_settings()
+    apply_log_levels(settings.log_levels)
+    return run_worker(settings, loglevel=args.loglevel)
+
+
+def apply_log_levels(spec: str) -> dict[str, str]:
+    """Set the levels of single loggers from STREAMER_LOG_LEVELS (validated by Settings)."""
+    from streamer.settings import parse_log_levels
+
+    levels = parse_log_levels(spec)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    return levels
 
 
 def _topics(args: argparse.Namespace) -> int:

@@ -340,3 +340,94 @@ def test_retry_and_new_notification_of_one_group_at_recovery_lose_nothing(monkey
                 await d.redeliver(q.items.pop(0))
     asyncio.run(scenario())
     assert rx.got == [_n(s).notification_id for s in (1, 2, 3)]
+
+
+# -- the retry agent's rules (streamer.alert.notify.retry) ----------------------------------------
+class _BrokenQueue(MemoryRetryQueue):
+    """A retry queue whose first `fail` puts raise, as a Kafka send refused during a rebalance."""
+
+    def __init__(self, fail: int):
+        super().__init__()
+        self.fail = fail
+
+    async def put(self, parked: bytes) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("send refused: partition being reassigned")
+        await super().put(parked)
+
+
+def test_a_retry_failing_inside_the_worker_puts_the_record_back_and_never_drops_it(monkeypatch):
+    """The retry of a parked notification fails in the worker (parking it again raises): the record
+    goes back on the retry queue with the failure counted, the dispatcher is rebuilt, and the next
+    round delivers it; after MAX_CRASHES such failures it goes to the dead letter, never nowhere."""
+    from streamer.alert.notify.retry import MAX_CRASHES, retry_parked
+
+    rx = _FlakyReceiver()
+    monkeypatch.setattr("streamer.alert.notify.base.post", rx)
+    sleeps: list[float] = []
+
+    async def no_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    async def scenario():
+        start = MemoryRetryQueue()
+        async with _webhook_dispatcher(start) as d:
+            assert await d.deliver(_n(1)) == "parked"   # receiver down: the durable copy
+        parked = start.items[0]
+        queue, dead, rebuilt = MemoryRetryQueue(), [], []
+        broken = _webhook_dispatcher(_BrokenQueue(fail=1))  # re-parking during the outage raises
+
+        async def put_back(raw: bytes) -> None:
+            await queue.put(raw)
+
+        async def dead_letter(reason: str, raw: bytes) -> None:
+            dead.append((reason, raw))
+
+        async def rebuild(exc: Exception) -> None:
+            rebuilt.append(repr(exc))
+
+        kw = dict(put_back=put_back, dead_letter=dead_letter, on_crash=rebuild, sleep=no_sleep)
+        assert await retry_parked(parked, dispatcher=lambda: broken, **kw) == "put back"
+        assert rebuilt and "send refused" in rebuilt[0] and not dead
+        again = orjson.loads(queue.items[0])
+        assert again["crashes"] == 1 and "send refused" in again["error"]
+        assert unpark(queue.items[0])[0].notification_id == _n(1).notification_id
+        rx.down = False
+        async with _webhook_dispatcher(MemoryRetryQueue()) as fresh:   # the rebuilt dispatcher
+            assert await retry_parked(queue.items.pop(0), dispatcher=lambda: fresh, **kw) == "delivered"
+        await broken.close()
+
+        # the same failure every time: put back MAX_CRASHES - 1 times, then the dead letter
+        raw = parked
+        for k in range(1, MAX_CRASHES + 1):
+            always = _webhook_dispatcher(_BrokenQueue(fail=10))
+            rx.down = True
+            outcome = await retry_parked(raw, dispatcher=lambda: always, **kw)
+            await always.close()
+            assert outcome == ("dead letter" if k == MAX_CRASHES else "put back")
+            raw = queue.items.pop(0) if outcome == "put back" else dead[-1][1]
+        assert len(dead) == 1 and f"failed {MAX_CRASHES} times" in dead[0][0]
+        assert orjson.loads(dead[0][1])["notification"]["seq"] == 1   # the notification is in it
+
+        # a record that is not a parked notification goes to the dead letter as unreadable
+        assert await retry_parked(b"not json", dispatcher=lambda: fresh, **kw) == "unreadable"
+        assert "unreadable" in dead[-1][0] and dead[-1][1] == b"not json"
+
+        # a store that keeps refusing: the put is repeated (with backoff) until it succeeds
+        refusals = [RuntimeError("broker down")] * 3
+
+        async def flaky_put(raw: bytes) -> None:
+            if refusals:
+                raise refusals.pop()
+            await queue.put(raw)
+
+        stuck = _webhook_dispatcher(_BrokenQueue(fail=10))
+        sleeps.clear()
+        assert await retry_parked(parked, dispatcher=lambda: stuck, put_back=flaky_put,
+                                  dead_letter=dead_letter, sleep=no_sleep) == "put back"
+        await stuck.close()
+        assert len(queue.items) == 1 and not refusals and len(sleeps) >= 3
+
+    asyncio.run(scenario())
+    assert rx.got == [_n(1).notification_id]

@@ -221,6 +221,19 @@ def assignments(bootstrap: str, group: str, topic: str) -> list[list[int]]:
     return out
 
 
+def worker_lines(logs: list[Path], needles: list[str], limit: int = 200) -> str:
+    """The lines of worker logs that contain any of `needles`, each prefixed with its log's name
+    (the last `limit`), for a failure message."""
+    out = []
+    for path in logs:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        out += [f"{path.name}: {line}" for line in text.splitlines() if any(n in line for n in needles)]
+    return "\n".join(out[-limit:]) or "(none)"
+
+
 def fast_alerting(folder: Path) -> Path:
     """schemas/alerting with group_wait 1 s and group_interval 2 s on every route."""
     import shutil

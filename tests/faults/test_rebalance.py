@@ -24,7 +24,7 @@ import uuid
 import pytest
 
 from tests.faults.helpers import PacedProducer, Timeline, assert_exact, assert_incidents_continued, \
-    assignments, fast_alerting, fault_env, ghosts, produce, workload, write_roster
+    assignments, fast_alerting, fault_env, ghosts, produce, worker_lines, workload, write_roster
 from tests.integration.receiver import Recorder
 from tests.integration.worker import WorkerProcess, wait_for
 
@@ -43,7 +43,8 @@ def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstr
     envs = [fault_env(tmp_path / w, kafka_bootstrap, clickhouse_server, name=name, extra={
         "STREAMER_ROSTER_FILE": str(roster), "STREAMER_ALERTING_DIR": str(alerting),
         "STREAMER_WEBHOOK_URL": rx.url + "/webhook", "STREAMER_WEBHOOK_SECRET": "s",
-        "STREAMER_ALERTMANAGER_URL": ""}) for w in ("a", "b")]
+        "STREAMER_ALERTMANAGER_URL": "", "STREAMER_LOG_LEVELS": "streamer.alert.notify=INFO"})
+        for w in ("a", "b")]
     group, prefix = envs[0]["STREAMER_APP_ID"], envs[0]["STREAMER_TOPIC_PREFIX"]
     store = store_for(clickhouse_server, envs[0]["STREAMER_CLICKHOUSE_DATABASE"])
     a = WorkerProcess(envs[0], tmp_path / "a.log").start()
@@ -93,8 +94,21 @@ def test_survivor_takes_over_a_killed_workers_partitions(tmp_path, kafka_bootstr
     assert_incidents_continued(store, {g: sum(e["user"]["id"] == g for e in events) for g in ghost_ids})
     assert a.alive(), a.log_tail()
     refused = {r["headers"]["X-Notification-Id"] for r in rx.requests if r["status"] >= 300}
+
+    def undelivered() -> str:
+        # each missing id's story in both workers' logs (deliveries, parks, retries, errors)
+        missing = sorted(refused - {r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")})
+        a.proc.send_signal(signal.SIGUSR2)   # the survivor's tasks and offsets, in its log
+        time.sleep(3)
+        story = worker_lines([a.log_path, b.log_path], missing + ["Traceback", "ERROR", "retry failed"])
+        return (f"every webhook notification refused during the outage to be delivered; missing {missing}\n"
+                f"their lines in the workers' logs:\n{story}")
+
     wait_for(lambda: refused <= {r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")}, 90,
-             what=lambda: "every webhook notification refused during the outage to be delivered; missing "
-                          f"{sorted(refused - {r['headers']['X-Notification-Id'] for r in rx.delivered('/webhook')})}")
+             what=undelivered)
+    # the deliveries are in the survivor's log (STREAMER_LOG_LEVELS raised streamer.alert.notify to INFO)
+    logged = {line.split("notify ", 1)[1].split(" ", 1)[0] for line in a.log_path.read_text(errors="replace").splitlines()
+              if "delivered to soc-webhook" in line}
+    assert refused <= logged, f"deliveries missing from the survivor's log: {sorted(refused - logged)}"
     hooks = [r["headers"]["X-Notification-Id"] for r in rx.delivered("/webhook")]
     assert len(hooks) == len(set(hooks)), f"a webhook notification was delivered twice: {hooks}"

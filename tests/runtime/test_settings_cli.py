@@ -88,3 +88,24 @@ def test_stages_select_agents_and_a_subset_gets_its_own_consumer_group():
     assert sorted(a.fun.__name__ for a in full_app.agents.values()) == \
         ["normalize", "notify", "notify_retry", "score", "sink_alerts", "sink_events", "sink_retry"]
     assert sorted(full_app.tables.keys()) == ["alert-state", "notify-delivered", "user-state"]
+
+
+def test_log_levels_of_single_loggers_are_checked_and_applied():
+    import logging
+
+    from streamer.runtime.cli import apply_log_levels
+    from streamer.settings import parse_log_levels
+
+    assert parse_log_levels(" streamer.alert.notify=info, aiokafka=ERROR ,") == \
+        {"streamer.alert.notify": "INFO", "aiokafka": "ERROR"}
+    assert parse_log_levels("") == {}
+    for bad in ("streamer.alert", "=INFO", "streamer.alert=LOUD"):
+        with pytest.raises(ValueError, match="is not logger=LEVEL"):
+            Settings(log_levels=bad)
+    name = "streamer.test-log-levels"
+    before = logging.getLogger(name).level
+    try:
+        assert apply_log_levels(f"{name}=DEBUG") == {name: "DEBUG"}
+        assert logging.getLogger(name).level == logging.DEBUG
+    finally:
+        logging.getLogger(name).setLevel(before)

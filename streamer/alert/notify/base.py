@@ -268,6 +268,7 @@ class Dispatcher:
         key = f"{n.receiver}/{n.notification_id}"
         if key in self.delivered:
             self.counts["duplicate"] += 1
+            log.info("notify %s (seq %d) to %s: already delivered", n.notification_id, n.seq, n.receiver)
             return "duplicate"
         settled = self.delivered.latest_seq(n.receiver, n.group_key)
         if n.seq <= settled:
@@ -310,6 +311,8 @@ class Dispatcher:
             self.delivered.add(key, self.wall_ms())
             self.delivered.note_seq(n.receiver, n.group_key, n.seq)
             self.counts["delivered"] += 1
+            log.info("notify %s (seq %d) delivered to %s at attempt %d", n.notification_id, n.seq,
+                     n.receiver, attempts_before + attempt)
             return "delivered"
 
     async def _park(self, n: Notification, attempts: int, error: str, permanent: bool) -> str:
