@@ -359,48 +359,42 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     @agent("notify", t_notify_in)
     async def notify(stream):
         """Alerts and clock ticks of one partition drive that partition's pipeline; table writes
-        happen here, inside stream iteration, never in a timer (faust-streaming #497).
+        happen here, inside stream iteration, never in a timer (faust-streaming #497). A failure
+        rebuilds the pipeline from its tables and tries the alert again before the dead letter
+        (streamer.alert.notify.retry.push_alert)."""
+        from streamer.alert.notify.retry import push_alert
 
-        An alert the pipeline rejects (ValueError: not an alert) goes to the dead letter at once.
-        Any other failure (a Kafka send refused during a rebalance, a table read) rebuilds the
-        partition's pipeline from its tables and pushes the same alert again, up to
-        NOTIFY_ATTEMPTS times, before it is dead-lettered: the pipeline may have numbered
-        notifications it neither delivered nor parked nor persisted, and the rebuilt one numbers
-        them again (a group is delivered in seq order, a gap would hold the rest back)."""
         async for ev in stream.events():
             msg = ev.message
             try:
                 alert = orjson.loads(ev.value)
-            except orjson.JSONDecodeError as exc:
+                if not isinstance(alert, dict):
+                    raise ValueError(f"a JSON object is expected, not {type(alert).__name__}")
+            except ValueError as exc:  # orjson.JSONDecodeError included
                 METRICS.inc("notify.failed")
                 await t_dead.send(key=ev.key, value=dead_letter(f"alert pipeline: unreadable: {exc!r}", ev.value,
                                                                 stage="notify", message=msg))
                 continue
-            for attempt in range(1, NOTIFY_ATTEMPTS + 1):
+
+            async def step():
+                svc = service_for(msg.partition)
                 now_ms = int(time.time() * 1000)
-                try:
-                    svc = service_for(msg.partition)
-                    if "tick_ms" in alert:
-                        outcomes = await svc.on_tick(now_ms)
-                    else:
-                        outcomes = await svc.on_alert(alert, now_ms)
-                    for _, outcome in outcomes:
-                        METRICS.inc(f"notify.{outcome}")
-                    break
-                except Exception as exc:
-                    log.exception("alert pipeline failed at %s/%s/%s (attempt %d of %d)", msg.topic,
-                                  msg.partition, msg.offset, attempt, NOTIFY_ATTEMPTS)
-                    METRICS.inc("notify.errors")
-                    stale = services.pop(msg.partition, None)
-                    if stale is not None:
-                        await stale.dispatcher.close()
-                    if isinstance(exc, ValueError) or attempt == NOTIFY_ATTEMPTS:
-                        if "tick_ms" not in alert:  # a lost tick is replaced by the next one
-                            METRICS.inc("notify.failed")
-                            await t_dead.send(key=ev.key, value=dead_letter(
-                                f"alert pipeline: {exc!r}", ev.value, stage="notify", message=msg))
-                        break
-                    await asyncio.sleep(0.5 * 2 ** attempt)
+                return await (svc.on_tick(now_ms) if "tick_ms" in alert else svc.on_alert(alert, now_ms))
+
+            async def rebuild(exc: Exception) -> None:
+                METRICS.inc("notify.errors")
+                stale = services.pop(msg.partition, None)
+                if stale is not None:
+                    await stale.dispatcher.close()
+
+            async def to_dead_letter(reason: str) -> None:
+                METRICS.inc("notify.failed")
+                await t_dead.send(key=ev.key, value=dead_letter(reason, ev.value, stage="notify", message=msg))
+
+            outcomes = await push_alert(alert, step=step, rebuild=rebuild, dead_letter=to_dead_letter,
+                                        attempts=NOTIFY_ATTEMPTS)
+            for _, outcome in outcomes or ():
+                METRICS.inc(f"notify.{outcome}")
 
     async def tick():
         now = orjson.dumps({"tick_ms": int(time.time() * 1000)})

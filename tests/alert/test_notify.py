@@ -431,3 +431,88 @@ def test_a_retry_failing_inside_the_worker_puts_the_record_back_and_never_drops_
 
     asyncio.run(scenario())
     assert rx.got == [_n(1).notification_id]
+
+
+def test_an_alert_whose_pipeline_step_fails_is_pushed_again_into_a_rebuilt_pipeline(config, monkeypatch):
+    """The receiver is down and parking the notification fails once (a Kafka send refused during
+    a rebalance): the alert agent rebuilds the pipeline from its state and pushes the alert again,
+    so its notification is parked and later delivered, not lost with a dead-lettered alert. A
+    rejected alert is dead-lettered at once; a failing tick never is."""
+    from streamer.alert.notify.retry import push_alert
+    from streamer.alert.service import AlertService
+
+    from .alerttools import M, T0, make_alert
+
+    from streamer.alert.notify.base import DeliveryError
+
+    rx = {"down": True, "got": []}
+
+    async def post(session, req, timeout_s):   # webhook and PagerDuty alike: refuse while down
+        if rx["down"]:
+            raise DeliveryError("HTTP 503")
+        rx["got"].append(req.url)
+
+    monkeypatch.setattr("streamer.alert.notify.base.post", post)
+    state: dict[str, bytes] = {}
+    queue = _BrokenQueue(fail=1)
+    dead: list[str] = []
+    policy = RetryPolicy(initial_s=0.01, max_backoff_s=0.02, give_up_after_s=0.05, jitter=0)
+
+    def service() -> AlertService:
+        d = Dispatcher({"webhook": WebhookSender("http://127.0.0.1:9/hook", SECRET),
+                        "pagerduty": PagerDutySender("http://127.0.0.1:9/pd", ROUTING_KEY)}, queue,
+                       policy=policy, delivered=DeliveryLog({}))
+        return AlertService(Pipeline(config), d, state)
+
+    async def scenario():
+        holder = {"svc": service()}
+
+        async def rebuild(exc):
+            await holder["svc"].dispatcher.close()
+            holder["svc"] = service()
+
+        async def dead_letter(reason):
+            dead.append(reason)
+
+        async def no_sleep(s):
+            return None
+
+        alert = make_alert("a1", severity="critical", t=T0)
+        kw = dict(rebuild=rebuild, dead_letter=dead_letter, sleep=no_sleep)
+        assert await push_alert(alert, step=lambda: holder["svc"].on_alert(alert, T0), **kw) == []
+        # the group flushes after group_wait: the first park fails, the pipeline is rebuilt and
+        # the tick that failed runs again
+        tick = {"tick_ms": T0 + M}
+        outcomes = await push_alert(tick, step=lambda: holder["svc"].on_tick(T0 + M), **kw)
+        assert outcomes and {o for _, o in outcomes} == {"parked"}, outcomes
+        assert not dead and queue.fail == 0
+        # the failed step had parked the other receiver's notification already: two copies of it
+        # (at least once), one of each notification id
+        ids = {n.notification_id for n, _ in outcomes}
+        assert {unpark(raw)[0].notification_id for raw in queue.items} == ids
+        rx["down"] = False
+        got = [await holder["svc"].dispatcher.redeliver(raw) for raw in list(queue.items)]
+        assert got.count("delivered") == len(ids) and set(got) <= {"delivered", "duplicate"}, got
+        # a rejected alert: dead-lettered at once, the pipeline rebuilt once
+        calls = []
+
+        async def reject():
+            calls.append(1)
+            raise ValueError("not an alert")
+
+        assert await push_alert({"alert_id": "bad"}, step=reject, **kw) is None
+        assert len(calls) == 1 and dead and "not an alert" in dead[-1]
+        # a tick that keeps failing: tried `attempts` times, never dead-lettered
+        calls.clear()
+        n_dead = len(dead)
+
+        async def broken():
+            calls.append(1)
+            raise RuntimeError("table unavailable")
+
+        assert await push_alert({"tick_ms": 1}, step=broken, attempts=3, **kw) is None
+        assert len(calls) == 3 and len(dead) == n_dead
+        await holder["svc"].dispatcher.close()
+
+    asyncio.run(scenario())
+    assert sorted(rx["got"]) == ["http://127.0.0.1:9/hook", "http://127.0.0.1:9/pd"]   # once each

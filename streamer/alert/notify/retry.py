@@ -73,3 +73,30 @@ async def retry_parked(raw: bytes, *, dispatcher: Callable[[], Dispatcher],
                 log.error("could not store a parked notification again (attempt %d): %r", attempt, send_exc)
                 await sleep(min(30.0, 0.5 * 2 ** attempt))
     raise AssertionError("unreachable")
+
+
+async def push_alert(alert: dict, *, step: Callable[[], Awaitable[list]],
+                     rebuild: Callable[[Exception], Awaitable[None]],
+                     dead_letter: Callable[[str], Awaitable[None]], attempts: int = 3,
+                     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> list | None:
+    """One message of the alert agent (an alert, or a clock tick: {"tick_ms": ...}) through the
+    partition's pipeline: `step()` runs it and returns the delivery outcomes.
+
+    A rejected alert (ValueError: not an alert) goes to the dead letter at once. Any other failure
+    rebuilds the pipeline from its tables (`rebuild`) and runs the step again, up to `attempts`
+    times, before the alert is dead-lettered: the failed pipeline may have numbered notifications
+    it neither delivered, parked nor persisted, and the rebuilt one numbers them again (a group
+    is delivered in seq order; a gap would hold the rest back). A tick is never dead-lettered: the
+    next one replaces it. Returns the outcomes, or None when the message was given up."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await step()
+        except Exception as exc:
+            log.exception("alert pipeline failed (attempt %d of %d)", attempt, attempts)
+            await rebuild(exc)
+            if isinstance(exc, ValueError) or attempt == attempts:
+                if "tick_ms" not in alert:
+                    await dead_letter(f"alert pipeline: {exc!r}")
+                return None
+            await sleep(0.5 * 2 ** attempt)
+    return None
