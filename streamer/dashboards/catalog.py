@@ -381,13 +381,22 @@ ORDER BY t""", unit="ms"),
         panel("timeseries", "Sink retries and batches given up", f"""
 SELECT {bucket('time', 't')}, metric, sum(value) AS count
 FROM pipeline_metrics
-WHERE $__timeFilter(time) AND metric IN ('retries', 'given_up')
+WHERE $__timeFilter(time) AND component = 'sink' AND metric IN ('retries', 'given_up')
 GROUP BY t, metric
 ORDER BY t""", bars=True, w=16),
         panel("stat", "Dead letters / given up", """
 SELECT sumIf(value, metric = 'dead_letters') AS dead_letters, sumIf(value, metric = 'given_up') AS given_up
 FROM pipeline_metrics
 WHERE $__timeFilter(time) AND metric IN ('dead_letters', 'given_up')""", w=8),
+        panel("timeseries", "Notifications parked and worker errors", f"""
+SELECT {bucket('time', 't')}, label AS what, sum(value) AS count
+FROM pipeline_metrics
+WHERE $__timeFilter(time) AND component = 'notify' AND metric = 'retries'
+GROUP BY t, what
+ORDER BY t""", bars=True, w=24, description=(
+            "parked: notifications a receiver (PagerDuty, Alertmanager, webhook) did not accept, "
+            "kept on notify-retry and tried again; worker errors: retries that failed inside the "
+            "worker and were put back. A steady rise of parked means a receiver is down.")),
     ]
     return dashboard("pacs-pipeline-health", "Pipeline health",
                      "Throughput, lag, dead letters and sink health from the worker's pipeline metrics.",

@@ -213,6 +213,7 @@ class Sample:
 
     def metric_rows(self) -> list[dict]:
         rng, rows = random.Random(11), []
+        nrng = random.Random(12)  # notifications: their own stream, the other series stay as they were
         for ms in range(self.start_ms, self.end_ms, 10 * 60_000):
             t = ms_to_datetime(ms)
             for worker in ("w1", "w2"):
@@ -228,6 +229,10 @@ class Sample:
             for reason in ("parse_error", "schema_violation"):
                 if rng.random() < 0.3:
                     rows.append(_metric(t, "w1", "normalize", "dead_letters", reason, float(rng.randint(1, 4))))
+            if nrng.random() < 0.1:  # a receiver briefly down: notifications parked, retried later
+                rows.append(_metric(t, "w1", "notify", "retries", "parked", float(nrng.randint(1, 6))))
+            if nrng.random() < 0.01:
+                rows.append(_metric(t, "w1", "notify", "retries", "worker errors", 1.0))
         return rows
 
     def load(self, store) -> dict[str, int]:

@@ -541,6 +541,12 @@ def metric_rows(snap: dict, worker: str, lag: dict[str, int]) -> list[dict]:
             row("sink", "given_up", rates[f"sink.{kind}.parked"] * period, label=kind)
         if f"sink.{kind}.batch_ms" in gauges:
             row("sink", "batch_latency_ms", gauges[f"sink.{kind}.batch_ms"], label=kind)
+    # notifications: parked (receiver down) and retries that failed inside the worker (put back)
+    parked = rates.get("notify.parked", 0.0) + rates.get("notify.retry.parked", 0.0)
+    if parked:
+        row("notify", "retries", parked * period, label="parked")
+    if rates.get("notify.errors"):
+        row("notify", "retries", rates["notify.errors"] * period, label="worker errors")
     for label, value in lag.items():
         row("consumer", "consumer_lag", value, label=label)
     return rows

@@ -12,6 +12,10 @@ def test_snapshot_rates_and_rows():
     m.inc("sink.events.rows", 90)
     m.inc("sink.events.retries", 2)
     m.gauge("sink.events.batch_ms", 12.5)
+    m.inc("notify.parked", 3)          # receiver down at the first delivery
+    m.inc("notify.retry.parked", 2)    # and still down at the retry
+    m.inc("notify.errors", 1)          # a retry that failed inside the worker, put back
+    m.inc("notify.failed", 1)          # given up: dead letter
     snap = m.snapshot()
     snap["period_s"] = 10.0
     snap["rates"] = {k: v / 10.0 for k, v in snap["counters"].items()}
@@ -22,6 +26,9 @@ def test_snapshot_rates_and_rows():
     assert by[("normalize", "dead_letters", "normalize.rejected")] == 4.0
     assert by[("sink", "retries", "events")] == 2.0
     assert by[("sink", "batch_latency_ms", "events")] == 12.5
+    assert by[("notify", "retries", "parked")] == 5.0
+    assert by[("notify", "retries", "worker errors")] == 1.0
+    assert by[("notify", "dead_letters", "notify.failed")] == 1.0
     assert by[("consumer", "consumer_lag", "pacs.audit.events:0")] == 7
     assert {r["worker"] for r in rows} == {"w1"}
 
