@@ -165,18 +165,23 @@ def test_server_restart_mid_stream_loses_and_duplicates_nothing(private_server, 
     sink = BatchSink(store.insert_events, batch_size=200, batch_seconds=0.2, retry_seconds=60.0,
                      backoff_initial=0.05, backoff_max=0.5, on_give_up=lambda b, e: parked.append(b))
     events = [make_event(i, user=f"u{i % 7}") for i in range(3000)]
+    # joined below: a restart still running when the test ends would start a server after the
+    # fixture's teardown stopped it, and leave it running
+    restart = threading.Thread(target=lambda: (private_server.ctl("stop"), time.sleep(2),
+                                               private_server.ctl("start")), daemon=True)
 
     async def stream():
         for i in range(0, len(events), 100):
             if i == 1000:
-                threading.Thread(target=lambda: (private_server.ctl("stop"), time.sleep(2),
-                                                 private_server.ctl("start")), daemon=True).start()
+                restart.start()
                 await asyncio.sleep(0.1)
             await sink.write(events[i:i + 100])
             if i == 2000:
                 await sink.write(events[1500:1700])  # a replay, as after an uncommitted offset
 
     asyncio.run(stream())
+    restart.join(150)
+    assert not restart.is_alive() and private_server.ctl("status").returncode == 0
     assert not parked
     assert sink.metrics["retries"] > 0  # the outage was really hit
     total = store.query("SELECT count() AS n, uniqExact(event_id) AS u FROM restart_test.events")[0]
