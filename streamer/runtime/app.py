@@ -356,6 +356,14 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             await svc.dispatcher.close()
         services.clear()  # rebuilt from the recovered tables on the next event
 
+    async def _drop_service(partition: int) -> None:
+        """After a failure inside the worker: the partition's service is rebuilt from its tables
+        at the next use."""
+        METRICS.inc("notify.errors")
+        stale = services.pop(partition, None)
+        if stale is not None:
+            await stale.dispatcher.close()
+
     @agent("notify", t_notify_in)
     async def notify(stream):
         """Alerts and clock ticks of one partition drive that partition's pipeline; table writes
@@ -382,10 +390,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 return await (svc.on_tick(now_ms) if "tick_ms" in alert else svc.on_alert(alert, now_ms))
 
             async def rebuild(exc: Exception) -> None:
-                METRICS.inc("notify.errors")
-                stale = services.pop(msg.partition, None)
-                if stale is not None:
-                    await stale.dispatcher.close()
+                await _drop_service(msg.partition)
 
             async def to_dead_letter(reason: str) -> None:
                 METRICS.inc("notify.failed")
@@ -420,10 +425,7 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 await fut
 
             async def rebuild(exc: Exception) -> None:
-                METRICS.inc("notify.errors")
-                stale = services.pop(partition, None)
-                if stale is not None:
-                    await stale.dispatcher.close()
+                await _drop_service(partition)
 
             outcome = await retry_parked(ev.value, dispatcher=lambda: service_for(partition).dispatcher,
                                          put_back=put_back, dead_letter=to_dead_letter, on_crash=rebuild)

@@ -72,7 +72,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run the Faust worker (broker, ClickHouse, ... from settings)")
-    p.add_argument("--loglevel", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    from streamer.settings import LOG_LEVELS
+
+    p.add_argument("--loglevel", default="INFO", choices=list(LOG_LEVELS))
     p.set_defaults(func=_worker)
 
     p = sub.add_parser("topics", help="list or create the Kafka topics the service uses")
