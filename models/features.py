@@ -551,13 +551,19 @@ class PeerStats:
     covers an hour, however many members it has (an on-call rota covers most nights although each
     member takes few). Member-days are gathered per calendar day in `pending` (the last
     PENDING_DAYS days, in memory only) and counted when the day falls out of it.
+    `hmembers[k][h]` holds the HOUR_MEMBERS smallest hashes of the members of class k who worked
+    at hour h (a bottom-k sample: merged across workers exactly as if one had seen everything),
+    out of `mdays[k]` member-days counted with their member: whether an hour is the class's shift
+    pattern (several members take it) or the habit of one or two members (a colleague moving to
+    nights, a night worker not yet classed as one).
     """
 
     __slots__ = ("n_hours", "hsum", "hsq", "n_days", "dsum", "dsq", "hours", "dhours", "ddays",
-                 "cdays", "n_cdays", "wdays", "members", "pending")
+                 "cdays", "n_cdays", "wdays", "members", "hmembers", "mdays", "pending")
     _STATE = __slots__[:-1]
     PENDING_DAYS = 2
     MEMBERS_KEPT = 8
+    HOUR_MEMBERS = 4
 
     def __init__(self) -> None:
         self.n_hours = 0
@@ -576,6 +582,8 @@ class PeerStats:
         # studies in an hour (day), MEMBERS_KEPT at most, largest first; alerted hours included:
         # a batch size several members send is the group's practice (see over_baseline)
         self.members = [[], []]
+        self.hmembers = [[[] for _ in range(24)] for _ in range(4)]
+        self.mdays = [0] * 4  # member-days recorded in hmembers (older snapshots: fewer)
         self.pending: dict[int, list[int]] = {}  # day id -> active-hour mask per class
 
     def add_hour(self, counts: list[int], how: int) -> None:
@@ -615,7 +623,33 @@ class PeerStats:
         for mine, theirs in zip(self.members, other.members):
             for v, m in theirs:
                 self._keep(mine, m, v)
+        for k in range(4):
+            self.mdays[k] += other.mdays[k]
+            for h in range(24):
+                for m in other.hmembers[k][h]:
+                    self._keep_member(self.hmembers[k][h], m)
         return self
+
+    @classmethod
+    def _keep_member(cls, row: list, member: int) -> None:
+        """Add `member` to a bottom-HOUR_MEMBERS sample of hashes (sorted, distinct)."""
+        if member in row or (len(row) >= cls.HOUR_MEMBERS and member >= row[-1]):
+            return
+        row.append(member)
+        row.sort()
+        del row[cls.HOUR_MEMBERS:]
+
+    def hour_members(self, cls: int, hour: int, before: int, after: int) -> int:
+        """Distinct members of class `cls` seen working from `before` hours before this hour to
+        `after` hours after it, up to HOUR_MEMBERS (exact below it: the union of bottom-k
+        samples holds the bottom k of the union); -1 when some of the class's member-days were
+        counted without their member (a snapshot from before hmembers): nothing to tell."""
+        if self.mdays[cls] < self.ddays[cls]:
+            return -1
+        seen = set()
+        for d in range(-before, after + 1):
+            seen.update(self.hmembers[cls][(hour + d) % 24])
+        return min(len(seen), self.HOUR_MEMBERS)
 
     def note_member(self, member: int, daily: bool, counts) -> None:
         """Record the studies exported so far this hour (day) by `member` (a user hash)."""
@@ -640,9 +674,9 @@ class PeerStats:
         """Other members who exported at least `studies` studies in an hour (day)."""
         return sum(1 for v, m in self.members[daily] if m != member and v >= studies)
 
-    def add_day_hours(self, day: int, cls: int, mask: int) -> None:
-        """One member-day (day id = epoch ms // DAY): its active hours (bit mask) and the
-        member's shift class `cls` (-1 unknown)."""
+    def add_day_hours(self, day: int, cls: int, mask: int, member: int | None = None) -> None:
+        """One member-day (day id = epoch ms // DAY): its active hours (bit mask), the member's
+        shift class `cls` (-1 unknown) and the member's hash (h32 of the user id)."""
         masks = self.pending.get(day)
         if masks is None:
             if self.pending and day < min(self.pending) and len(self.pending) >= self.PENDING_DAYS:
@@ -661,6 +695,12 @@ class PeerStats:
             for h in range(24):
                 if mask >> h & 1:
                     row[h] += 1
+            if member is not None:
+                self.mdays[k] += 1
+                rows = self.hmembers[k]
+                for h in range(24):
+                    if mask >> h & 1:
+                        self._keep_member(rows[h], member)
 
     def _count_day(self, masks: list[int]) -> None:
         for k in range(4):

@@ -31,7 +31,7 @@ actions), not on a stray login.
 from __future__ import annotations
 
 from models.detectors.base import Detector, item
-from models.features import C_EXP, C_PAT, C_VIEW, SHIFT_CLASSES
+from models.features import C_EXP, C_PAT, C_VIEW, SHIFT_CLASSES, PeerStats
 from streamer.timeutil import format_ms
 
 
@@ -72,6 +72,24 @@ class OddHours(Detector):
             return False
         return gp.day_share(3, ctx["hour"], p["peer_min_days"], 1, 1) >= p.get("staffed_share", 0.8)
 
+    def pattern(self, ctx: dict) -> bool:
+        """True when the peers' work at this hour is the group's pattern: at least
+        `pattern_members` members of the class worked then (from `peer_days_before` h before to
+        `peer_days_after` h after; the user counts, as an earlier night of their own makes them
+        part of it), or the group's history cannot tell. One colleague's nights (a colleague who
+        moved to nights, a night worker not yet classed as one) are their habit, not a shift or a
+        rota the user shares."""
+        need = min(self.params.get("pattern_members", 0), PeerStats.HOUR_MEMBERS)
+        if not need:
+            return True
+        k = ctx["hour_class"]
+        if k not in (0, 1, 2, 3):
+            return True
+        members = ctx["hour_peer"].hour_members(
+            k, ctx["hour"], self.params.get("peer_days_before", 2),
+            self.params.get("peer_days_after", 1))
+        return members < 0 or members >= need
+
     def evaluate(self, ctx: dict) -> list[dict]:
         acc = ctx["state"].hour_acc
         n = max(acc[C_VIEW] + acc[C_EXP], acc[C_PAT])
@@ -91,10 +109,13 @@ class OddHours(Detector):
         p = self.params
         f = ctx["features"]
         own, peer = f["hour_activity_self"], f["hour_activity_peer"]
-        if own > p["self_max"] or peer < 0 or peer > p["peer_max"]:
-            return []  # own habit, routine for the peers, or nothing to judge against
+        if own > p["self_max"] or peer < 0:
+            return []  # own habit, or nothing to judge against
         k = ctx["hour_class"]
         hp = ctx["hour_peer"]
+        pattern = self.pattern(ctx)
+        if peer > p["peer_max"] and pattern:
+            return []  # routine for the peers
         if self.group_usual(ctx):
             return []  # the department's working day: not odd for its evening or night staff
         if self.staffed(ctx, own):
@@ -103,7 +124,7 @@ class OddHours(Detector):
                             p.get("peer_days_after", 1))
         if days < 0:
             return []  # the group is too young to judge
-        if days > p["peer_days"]:
+        if days > p["peer_days"] and pattern:
             # the group covers this hour on many days (an on-call rota): routine for a member,
             # unless the user's own days show they are not on it
             per_day = hp.ddays[k] / hp.n_cdays[k] if hp.n_cdays[k] else 0.0

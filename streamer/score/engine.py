@@ -538,8 +538,9 @@ class Engine:
         closed_h, closed_d, flags = st.advance(ms)
         if closed_d is not None and mask:  # peers learn every day: one member cannot make a habit
             cls = st.shift_class(self.profile_min_days)
-            gpeer.add_day_hours(old_day, cls, mask)
-            rpeer.add_day_hours(old_day, cls, mask)
+            member = h32(uid)
+            gpeer.add_day_hours(old_day, cls, mask, member)
+            rpeer.add_day_hours(old_day, cls, mask, member)
         if ok_event:
             st.note_active(ms, ms + off)
         if closed_h is not None:

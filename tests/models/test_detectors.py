@@ -96,6 +96,30 @@ def test_on_call_rota_of_day_radiologists_is_routine():
     assert not fired, fired[0]["summary"]
 
 
+def test_one_colleagues_nights_are_their_habit_not_the_day_shifts_pattern():
+    """A day technologist who moved to nights is classed day for a while: the day class then has
+    many member-days at 03:00, but of one member, not a pattern the others share. With the check
+    off (pattern_members 0) those nights made a day colleague's 03:00 look routine."""
+    from models.rules import load_rules
+
+    def run(pattern_members):
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["pattern_members"] = pattern_members
+        engine = Engine(rules)
+        day_t = [user(f"td{i}", "technologist", "ct") for i in range(10)]
+        mover = day_t[-1]
+        for d in range(20):
+            for u in day_t[:-1]:
+                _shift(engine, u, d, 8)
+            _shift(engine, mover, d, 8 if d < 10 else 1, hours=8 if d < 10 else 5)
+        st = engine.user_state(mover["id"])
+        assert st.shift_class(5) == 0 and st.dprof[3] >= 8  # still day class, with many nights
+        return _night_visit(engine, day_t[0], 20, 3)
+
+    assert run(2)
+    assert not run(0)
+
+
 def test_too_little_group_history_judges_nothing():
     engine = Engine()
     day_t, _ = _hospital(engine, 2)

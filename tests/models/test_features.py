@@ -99,6 +99,34 @@ def test_peer_stats_merge_equals_single():
     assert PeerStats.from_dict(merged.to_dict()).to_dict() == merged.to_dict()
 
 
+def test_peer_hour_members_are_a_bottom_k_sample_that_merges_like_one():
+    """Who worked each hour, per shift class: the HOUR_MEMBERS smallest member hashes, the same
+    whether one worker saw every member-day or two workers' aggregates were merged; a snapshot
+    from before the sample cannot tell how many members worked an hour."""
+    rng = random.Random(5)
+    rows = [(i // 6, rng.randrange(-1, 3), rng.randrange(1 << 24), h32(f"u{rng.randrange(12)}"))
+            for i in range(150)]
+    one, left, right = PeerStats(), PeerStats(), PeerStats()
+    for i, (day, cls, mask, member) in enumerate(rows):
+        one.add_day_hours(day, cls, mask, member)
+        (left if i % 2 else right).add_day_hours(day, cls, mask, member)
+    merged = PeerStats().merge(left).merge(right)
+    assert merged.hmembers == one.hmembers and merged.mdays == one.mdays == one.ddays
+    for k in range(4):
+        for h in range(24):
+            seen = {m for _, c, mask, m in rows if (c == k or (k == 3)) and mask >> h & 1}
+            assert one.hmembers[k][h] == sorted(seen)[:PeerStats.HOUR_MEMBERS]
+    window = {m for _, c, mask, m in rows if c == 0 and mask >> 2 & 0b1111}  # hours 2-5
+    assert len(window) > PeerStats.HOUR_MEMBERS
+    assert one.hour_members(0, 4, 2, 1) == PeerStats.HOUR_MEMBERS
+    assert one.hour_members(1, 4, 0, 0) == min(
+        len({m for _, c, mask, m in rows if c == 1 and mask >> 4 & 1}), PeerStats.HOUR_MEMBERS)
+    old = one.to_dict()
+    del old["hmembers"], old["mdays"]
+    assert PeerStats.from_dict(old).hour_members(0, 4, 2, 1) == -1
+    assert PeerStats.from_dict(orjson.loads(orjson.dumps(one.to_dict()))).hmembers == one.hmembers
+
+
 def test_peer_members_keep_the_largest_batches_and_merge_like_one():
     """The per-member export batch sizes a group keeps: the largest per member, MEMBERS_KEPT
     members at most (the largest), merged across workers as if one had seen everything, and loaded
