@@ -167,8 +167,9 @@ def test_dormancy_counts_from_own_last_activity_not_from_process_start(tmp_path)
         engine.process(event(f"a0{d}", START + d * DAY + 9 * HOUR, a, "login"))
     # b appears for the first time 20 days later: back from leave or a new hire, not dormant
     assert not engine.process(event("b0", START + 20 * DAY, b, "login"))[1]
-    assert not engine.process(event("a1", START + 9 * DAY + 9 * HOUR, a, "login"))[1]  # a week's leave
-    alerts = come_back(engine, "a2", START + 29 * DAY + 9 * HOUR, a)
+    assert not engine.process(event("a1", START + 5 * DAY + 9 * HOUR, a, "login"))[1]  # days off
+    # 20 silent days after 6 days of history (history_ratio 3): an account used briefly and left
+    alerts = come_back(engine, "a2", START + 25 * DAY + 9 * HOUR, a)
     assert [x["detector"] for x in alerts] == ["dormant_account"]
     assert alerts[0]["explanation"][0]["value"] == 20.0
 

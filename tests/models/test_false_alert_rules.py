@@ -117,6 +117,27 @@ def test_a_return_from_leave_is_not_reported_and_only_a_sign_of_someone_else_mak
     assert "dormant_account" in got
 
 
+def test_a_short_history_is_short_against_three_times_the_silence():
+    """A user seen working for eight days when the observation began, then away 20 days: a
+    leave (20 < 3 x 8), not reported; three days of use and then 20 days away: an account used
+    briefly and left (20 >= 3 x 3), reported without any sign of someone else. With the former
+    ratio of 2 the eight-day user was reported too."""
+    def back(days, ratio=None):
+        rules = load_rules()
+        if ratio is not None:
+            rules["detectors"]["dormant_account"]["params"]["history_ratio"] = ratio
+        eng = Engine(rules)
+        who = user(f"h{days}", "technologist", "ct")
+        last = _established(eng, who, days=days)
+        return [a for a in come_back(eng, f"b{days}", last + 20 * DAY, who)
+                if a["detector"] == "dormant_account"]
+
+    assert not back(8)
+    short = back(3)
+    assert [a["severity"] for a in short] == ["medium"] and "active for only 3 days" in short[0]["summary"]
+    assert [a["detector"] for a in back(8, ratio=2.0)] == ["dormant_account"]
+
+
 def test_a_silence_beyond_any_leave_alerts_without_a_sign():
     eng = Engine()
     usual = user("u5", "technologist", "ct")
