@@ -5,9 +5,16 @@ Without a study department (worklist queries) there is nothing to judge and no a
 One alert per user and patient: accesses more than `relation_hours` after the user's first access
 to that patient continue a relation that was reported when it began (a VIP's ward physician
 looks at their images every day of the stay).
-Also a care relation (`worked_departments`): a study department the user had already worked on
-before this access, where studies are filed under the reading section rather than the ordering
-department.
+Also a care relation (`worked_departments`, off by default): a study department the user had
+already worked on before this access, where studies are filed under the reading section rather
+than the ordering department.
+The study's own work (`first_opener_roles`): the first user of their role to touch a newly
+arrived study, in a study department they already work on, with a role that acquires or reads
+studies (the CT technologist acquiring a VIP's scan for the chest section, then the chest
+radiologist who reads it). Snooping opens a study another member of the role already opened, or
+one of a section the user never works on. "First" is as this process saw it: studies are
+remembered in memory (Shared.studies), so after a restart, or with several workers (each sees
+its own users' accesses), more openers look first.
 """
 
 from __future__ import annotations
@@ -43,7 +50,11 @@ class WatchlistPatient(Detector):
             return []
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return []
-        if self.params.get("worked_departments", False) and not ctx["features"].get("new_department", 1.0):
+        worked = not ctx["features"].get("new_department", 1.0)
+        if worked and ctx.get("study_first") and ctx["roles"] and \
+                ctx["roles"][0] in self.params.get("first_opener_roles", ()):
+            return []  # acquiring or first reading a newly arrived study of a section they work on
+        if self.params.get("worked_departments", False) and worked:
             return []  # a department whose studies the user works on (a CT technologist scans for
             # every reading section; an emergency physician orders chest and body studies)
         score = 0.8 if category in ("vip", "employee") else 0.7

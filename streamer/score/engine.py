@@ -54,10 +54,11 @@ class Shared:
     which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
     __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_first_ms", "sprays",
-                 "care", "start_ms", "surnames", "named", "practice", "watch_pairs")
+                 "care", "start_ms", "surnames", "named", "practice", "watch_pairs", "studies")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
+    STUDIES = 200_000  # (study, role) remembered with their first user (days of a large hospital)
 
     def __init__(self) -> None:
         # patient (hash) -> (ms, user hash) of the last user who worked on them, of the last other
@@ -80,6 +81,22 @@ class Shared:
         self.practice: dict[tuple[str, str], list[str]] = {}
         # (watchlist patient, user) -> time of the user's first access to that patient
         self.watch_pairs: dict[tuple[str, str], int] = {}
+        # (study hash, role) -> the user (hash) of that role who touched it first in this
+        # process, oldest first
+        self.studies: dict[tuple[int, str], int] = {}
+
+    def note_study(self, study: int, role: str, user: int) -> bool:
+        """Record that `user` (role `role`) touched `study`; True when they are the first user of
+        that role this process saw touch it (the technologist who acquires a newly arrived study,
+        the radiologist who first reads it)."""
+        key = (study, role)
+        first = self.studies.get(key)
+        if first is None:
+            if len(self.studies) >= self.STUDIES:
+                del self.studies[next(iter(self.studies))]
+            self.studies[key] = user
+            return True
+        return first == user
 
     def note_destination(self, dept: str, dest: str, user_id: str, ms: int = 0) -> tuple[int, int, int]:
         """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
@@ -604,8 +621,11 @@ class Engine:
                 st.note_care(ms, in_care, self.care_half_ms)
         study = event.get("study") or {}
         suid = study.get("uid")
+        study_first = False
         if suid:
-            st.touch_item(ms, st.ssk, h32(suid), C_STUDY)
+            skey = h32(suid)
+            st.touch_item(ms, st.ssk, skey, C_STUDY)
+            study_first = self.shared.note_study(skey, role, h32(uid))
         dest = event.get("destination")
         new_dest = bool(dest and dest.get("id")) and not st.seen_in(st.dests, h32(dest["id"]))
         client = event.get("client") or {}
@@ -659,7 +679,8 @@ class Engine:
                "seen_remote": bool(st.flags & 8), "seen_no_mfa": bool(st.flags & 16),
                "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,
                "dept_peer": gpeer,
-               "employees_listed": bool(self.employee_records), "episode": episode}
+               "employees_listed": bool(self.employee_records), "episode": episode,
+               "study_first": study_first}
         hits = []
         dets = self.by_action.get(action)
         if dets is None:

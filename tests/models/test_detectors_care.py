@@ -230,6 +230,50 @@ def test_a_vip_of_a_section_the_user_works_with_is_care_a_new_section_is_not():
                                                         study={"uid": "v2", "department": "neuroradiology"}))
 
 
+def test_the_first_of_a_role_to_open_a_new_study_of_their_section_does_its_work_a_later_one_is_reported():
+    eng = Engine()
+    for pid in ("VIP1", "VIP2", "VIP3"):
+        eng.update_watchlist({"patient_id": pid, "category": "vip"})
+    tech, other = user("ct1", "technologist", "ct_imaging"), user("ct2", "technologist", "ct_imaging")
+    desk = user("sch1", "scheduler", "front_desk")
+    for i in range(5):  # CT technologists scan for the chest section; the desk books its patients
+        for who in (tech, other, desk):
+            eng.process(event(f"{who['id']}{i}", START + i * DAY + 9 * HOUR, who, "import", patient=f"P{i}",
+                              study={"uid": f"{who['id']}s{i}", "department": "chest_radiology"}))
+    t = START + 6 * DAY + 9 * HOUR
+    chest = {"uid": "v1", "department": "chest_radiology"}
+    # the technologist acquiring the VIP's new scan for a section they scan for: the study's work
+    assert "watchlist_patient" not in _detectors(eng, event("a1", t, tech, "import", patient="VIP1", study=chest))
+    assert "watchlist_patient" not in _detectors(eng, event("a2", t + 60_000, tech, patient="VIP1", study=chest))
+    # a colleague opening the study another technologist acquired: as far as the logs tell, snooping
+    assert "watchlist_patient" in _detectors(eng, event("a3", t + HOUR, other, patient="VIP1", study=chest))
+    # the first radiologist of the chest section to open it reads it; a second one is reported
+    readers = [user("rad1", "radiologist", "general_radiology"), user("rad2", "radiologist", "body_radiology")]
+    for i in range(5):
+        for who in readers:
+            eng.process(event(f"{who['id']}r{i}", START + i * DAY + 10 * HOUR, who, patient=f"P{i}",
+                              study={"uid": f"{who['id']}s{i}", "department": "chest_radiology"}))
+    assert "watchlist_patient" not in _detectors(eng, event("a6", t + 2 * HOUR, readers[0], patient="VIP1",
+                                                            study=chest))
+    assert "watchlist_patient" in _detectors(eng, event("a7", t + 3 * HOUR, readers[1], patient="VIP1",
+                                                        study=chest))
+    # the first to open a new study of a section they never work on
+    neuro = {"uid": "v2", "department": "neuroradiology"}
+    assert "watchlist_patient" in _detectors(eng, event("a4", t, tech, patient="VIP2", study=neuro))
+    # the first to open it, in a section they work with, but in a role that neither acquires nor reads
+    assert "watchlist_patient" in _detectors(eng, event("a5", t, desk, patient="VIP3",
+                                                        study={"uid": "v3", "department": "chest_radiology"}))
+    # off when no role is listed
+    rules = load_rules()
+    rules["detectors"]["watchlist_patient"]["params"]["first_opener_roles"] = []
+    eng2 = Engine(rules)
+    eng2.update_watchlist({"patient_id": "VIP1", "category": "vip"})
+    for i in range(5):
+        eng2.process(event(f"x{i}", START + i * DAY + 9 * HOUR, tech, "import", patient=f"P{i}",
+                           study={"uid": f"xs{i}", "department": "chest_radiology"}))
+    assert "watchlist_patient" in _detectors(eng2, event("b1", t, tech, "import", patient="VIP1", study=chest))
+
+
 def test_the_hospitals_own_portal_is_no_new_risky_destination_a_web_upload_is():
     eng = Engine()
     rad = user("r2", "radiologist", "body")
