@@ -9,10 +9,10 @@ Also a care relation (`worked_departments`, off by default): a study department 
 already worked on before this access, where studies are filed under the reading section rather
 than the ordering department.
 The study's own work (`first_opener_roles`): the first user of their role to touch a newly
-arrived study, in a study department they already work on, with a role that acquires or reads
-studies (the CT technologist acquiring a VIP's scan for the chest section, then the chest
-radiologist who reads it). Snooping opens a study another member of the role already opened, or
-one of a section the user never works on. "First" is as this process saw it: studies are
+arrived study, in a study department they already work on, with a role listed as doing the
+study's work (by default technologists: the CT technologist acquiring a VIP's scan for the chest
+section). Snooping opens a study another member of the role already opened, or one of a section
+the user never works on. "First" is as this process saw it: studies are
 remembered in memory (Shared.studies), so after a restart, or with several workers (each sees
 its own users' accesses), more openers look first.
 """

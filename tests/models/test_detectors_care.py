@@ -247,16 +247,6 @@ def test_the_first_of_a_role_to_open_a_new_study_of_their_section_does_its_work_
     assert "watchlist_patient" not in _detectors(eng, event("a2", t + 60_000, tech, patient="VIP1", study=chest))
     # a colleague opening the study another technologist acquired: as far as the logs tell, snooping
     assert "watchlist_patient" in _detectors(eng, event("a3", t + HOUR, other, patient="VIP1", study=chest))
-    # the first radiologist of the chest section to open it reads it; a second one is reported
-    readers = [user("rad1", "radiologist", "general_radiology"), user("rad2", "radiologist", "body_radiology")]
-    for i in range(5):
-        for who in readers:
-            eng.process(event(f"{who['id']}r{i}", START + i * DAY + 10 * HOUR, who, patient=f"P{i}",
-                              study={"uid": f"{who['id']}s{i}", "department": "chest_radiology"}))
-    assert "watchlist_patient" not in _detectors(eng, event("a6", t + 2 * HOUR, readers[0], patient="VIP1",
-                                                            study=chest))
-    assert "watchlist_patient" in _detectors(eng, event("a7", t + 3 * HOUR, readers[1], patient="VIP1",
-                                                        study=chest))
     # the first to open a new study of a section they never work on
     neuro = {"uid": "v2", "department": "neuroradiology"}
     assert "watchlist_patient" in _detectors(eng, event("a4", t, tech, patient="VIP2", study=neuro))
@@ -272,6 +262,26 @@ def test_the_first_of_a_role_to_open_a_new_study_of_their_section_does_its_work_
         eng2.process(event(f"x{i}", START + i * DAY + 9 * HOUR, tech, "import", patient=f"P{i}",
                            study={"uid": f"xs{i}", "department": "chest_radiology"}))
     assert "watchlist_patient" in _detectors(eng2, event("b1", t, tech, "import", patient="VIP1", study=chest))
+    # radiologists are not listed by default: the first one to open it is judged like any other
+    assert "radiologist" not in load_rules()["detectors"]["watchlist_patient"]["params"]["first_opener_roles"]
+    rules = load_rules()
+    rules["detectors"]["watchlist_patient"]["params"]["first_opener_roles"] = ["technologist", "radiologist"]
+    eng = Engine(rules)
+    for i in range(5):
+        eng.process(event(f"y{i}", START + i * DAY + 9 * HOUR, tech, "import", patient=f"P{i}",
+                          study={"uid": f"ys{i}", "department": "chest_radiology"}))
+    eng.update_watchlist({"patient_id": "VIP1", "category": "vip"})
+    eng.process(event("acq", t, tech, "import", patient="VIP1", study=chest))
+    # when listed, the first radiologist to open it reads it; a second one is reported
+    readers = [user("rad1", "radiologist", "general_radiology"), user("rad2", "radiologist", "body_radiology")]
+    for i in range(5):
+        for who in readers:
+            eng.process(event(f"{who['id']}r{i}", START + i * DAY + 10 * HOUR, who, patient=f"P{i}",
+                              study={"uid": f"{who['id']}s{i}", "department": "chest_radiology"}))
+    assert "watchlist_patient" not in _detectors(eng, event("a6", t + 2 * HOUR, readers[0], patient="VIP1",
+                                                            study=chest))
+    assert "watchlist_patient" in _detectors(eng, event("a7", t + 3 * HOUR, readers[1], patient="VIP1",
+                                                        study=chest))
 
 
 def test_the_hospitals_own_portal_is_no_new_risky_destination_a_web_upload_is():
