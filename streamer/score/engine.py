@@ -16,7 +16,8 @@ in memory per process and not in the table: peer-group aggregates ("role|departm
 "role|*" used until the department group has `baseline.peer_min_hours` of history; their
 working-hours profiles per shift class) and forests (re-learned after a restart, or carried with
 `export_peers` / `import_peers`; workers may merge theirs with `merge_peers`), the password-spray
-map, recent permission grants and who sends to which export destination (`Shared`). With several
+map, recent permission grants, who sends to which export destination, the recent users of each
+patient (care episodes) and the first user of each study per role (`Shared`). With several
 workers each sees the users of its partitions.
 
 Clock. Event time drives windows, decay and incidents; `clock` (ms) only stamps `updated_time`.
