@@ -537,6 +537,7 @@ class Engine:
             dept = user.get("department") or "unknown"
         role = roles[0] if roles else "unknown"
         group = f"{role}|{dept}"
+        uh = h32(uid)  # the user in cross-user memory (peers, care episodes, studies)
         gpeer = self.peers.get(group)
         if gpeer is None:
             gpeer = self.peers[group] = PeerStats()
@@ -556,9 +557,8 @@ class Engine:
         closed_h, closed_d, flags = st.advance(ms)
         if closed_d is not None and mask:  # peers learn every day: one member cannot make a habit
             cls = st.shift_class(self.profile_min_days)
-            member = h32(uid)
-            gpeer.add_day_hours(old_day, cls, mask, member)
-            rpeer.add_day_hours(old_day, cls, mask, member)
+            gpeer.add_day_hours(old_day, cls, mask, uh)
+            rpeer.add_day_hours(old_day, cls, mask, uh)
         if ok_event:
             st.note_active(ms, ms + off)
         if closed_h is not None:
@@ -594,9 +594,8 @@ class Engine:
                 if type(b) is int and b > 0:
                     st.add(ms, C_KIB, b >> 10)
             if not late:  # the department's (not the role's) volumes per member: over_baseline
-                member = h32(uid)
-                gpeer.note_member(member, False, st.hour_acc)
-                gpeer.note_member(member, True, st.day_acc)
+                gpeer.note_member(uh, False, st.hour_acc)
+                gpeer.note_member(uh, True, st.day_acc)
         elif action == "delete" and ok:
             st.add(ms, C_DEL, 1)
         elif action == "login_failed" or (action == "login" and not ok):
@@ -614,7 +613,7 @@ class Engine:
                     if pname and type(pname) is str:
                         self.shared.note_surname(patient_surname(pname))
                 # a care episode: a colleague worked on this patient shortly before (patient_sweep)
-                episode = in_care = self.shared.note_patient(key, h32(uid), ms, self.care_window_ms,
+                episode = in_care = self.shared.note_patient(key, uh, ms, self.care_window_ms,
                                                    action == "import")
                 sd = (event.get("study") or {}).get("department")
                 if sd and sd != dept and not self.care_any_dept.intersection(roles):
@@ -626,7 +625,7 @@ class Engine:
         if suid:
             skey = h32(suid)
             st.touch_item(ms, st.ssk, skey, C_STUDY)
-            study_first = self.shared.note_study(skey, role, h32(uid))
+            study_first = self.shared.note_study(skey, role, uh)
         dest = event.get("destination")
         new_dest = bool(dest and dest.get("id")) and not st.seen_in(st.dests, h32(dest["id"]))
         client = event.get("client") or {}
