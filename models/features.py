@@ -80,11 +80,13 @@ FEATURE_NAMES = (
 
 _HEADER_V2 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqq")
 _HEADER_V3 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffq")  # v3: + care_n, care_in, care_ms
-_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffqqffHB6I")  # v4: + a pending return, export peaks
+_HEADER_V4 = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffqqffHB6I")  # v4: + a pending return, export peaks
+_HEADER = struct.Struct("<B3q2qqqqqqqIIIbBBBBffIqqffqqffHB6Iff")  # v5: + study opens, fresh first
 PEAK_COUNTERS = (C_EXP, C_INST, C_KIB)  # export counters whose largest closed hour and day are kept
-_VERSION = 4
+_VERSION = 5
 WEEKEND_BIT = 1 << 24  # in a day mask: the day was a weekend day on the site's clock
-_READABLE = (2, 3, 4)  # older bytes load with the newer fields at their defaults (v4: weekend days)
+_READABLE = (2, 3, 4, 5)  # older bytes load with the newer fields at their defaults (v4: weekend days)
+OPENS_ALPHA = 1 / 200  # decay per study opened of the opening-habit counts (about the last 200)
 _COS = [math.cos(2 * math.pi * h / 24) for h in range(24)]
 _SIN = [math.sin(2 * math.pi * h / 24) for h in range(24)]
 
@@ -129,7 +131,7 @@ class UserState:
                  "hosts", "depts", "dprof", "ddays", "hmask", "shift", "hstat", "dstat", "n_hours",
                  "n_days", "risk", "risk_ms", "flags", "score", "sig", "break_glass_ms",
                  "care_n", "care_in", "care_ms", "ret_ms", "ret_gap", "ret_span", "ret_n", "ret_code",
-                 "peaks", "incidents")
+                 "peaks", "opens", "fresh_opens", "incidents")
 
     def __init__(self) -> None:
         self.heads = [-1, -1, -1]
@@ -181,6 +183,11 @@ class UserState:
         # largest closed hour, then day, of each PEAK_COUNTERS counter, alerted ones included: a
         # volume the user has moved before (a weekly research export) is their own practice
         self.peaks = [0] * (2 * len(PEAK_COUNTERS))
+        # studies opened lately (decayed by OPENS_ALPHA per opening) and how many of them the user
+        # was the first of their role to open, soon after the study arrived (note_open): a user
+        # who opens results as they arrive (an emergency physician) or weeks later (a clinic)
+        self.opens = 0.0
+        self.fresh_opens = 0.0
         self.incidents: dict = {}
 
     # --- update -----------------------------------------------------------------------------
@@ -357,6 +364,18 @@ class UserState:
         self.care_n, self.care_in = _f32(self.care_n), _f32(self.care_in)
         return self.care_in / self.care_n
 
+    def note_open(self, fresh_first: bool) -> None:
+        """Count a study opened; `fresh_first`: the user was the first of their role to open it,
+        soon after it arrived."""
+        keep = 1.0 - OPENS_ALPHA
+        self.opens = _f32(self.opens * keep + 1.0)
+        self.fresh_opens = _f32(self.fresh_opens * keep + (1.0 if fresh_first else 0.0))
+
+    def fresh_share(self, min_opens: float) -> float:
+        """Share of the studies opened lately that the user opened first, soon after arrival; -1
+        with fewer than `min_opens` (decayed) openings."""
+        return self.fresh_opens / self.opens if self.opens >= min_opens else -1.0
+
     def care_share(self) -> tuple[float, float]:
         """(in-care share of recent openings, decayed number of openings behind it)."""
         return (self.care_in / self.care_n if self.care_n else 0.0), self.care_n
@@ -452,7 +471,7 @@ class UserState:
             self.shift, self.flags, len(self.dests), len(self.hosts), len(self.depts), self.risk, self.score,
             self.sig & 0xFFFFFFFF, self.risk_ms, self.break_glass_ms, self.care_n, self.care_in,
             self.care_ms, self.ret_ms, self.ret_gap, self.ret_span, min(self.ret_n, 0xFFFF), self.ret_code,
-            *self.peaks)
+            *self.peaks, self.opens, self.fresh_opens)
         r0, r1, r2 = self.rings
         t0, t1, t2 = self.tot
         raw = b"".join((
@@ -474,14 +493,17 @@ class UserState:
         if not raw or raw[0] not in _READABLE:
             raise ValueError(f"unsupported user state version {raw[:1].hex() or 'empty'}")
         s = cls.__new__(cls)
-        header = _HEADER if raw[0] >= 4 else _HEADER_V3 if raw[0] == 3 else _HEADER_V2
+        header = (_HEADER if raw[0] >= 5 else _HEADER_V4 if raw[0] == 4 else _HEADER_V3 if raw[0] == 3
+                  else _HEADER_V2)
         fields = header.unpack_from(raw, 0)
         (_, h0, h1, h2, s.hour_id, s.day_id, s.first_ms, s.last_ms, s.prev_ms, s.ok_ms, s.sk_base,
          s.hmask, s.n_hours, s.n_days, s.ddays, s.shift, s.flags, nd, nh, ndep, s.risk, s.score, s.sig,
          s.risk_ms, s.break_glass_ms) = fields[:25]
         s.care_n, s.care_in, s.care_ms = fields[25:28] if len(fields) > 25 else (0.0, 0.0, 0)
         s.ret_ms, s.ret_gap, s.ret_span, s.ret_n, s.ret_code = fields[28:33] if len(fields) > 28 else (0, 0.0, 0.0, 0, 0)
-        s.peaks = list(fields[33:]) if len(fields) > 33 else [0] * (2 * len(PEAK_COUNTERS))
+        npk = 2 * len(PEAK_COUNTERS)
+        s.peaks = list(fields[33:33 + npk]) if len(fields) > 33 else [0] * npk
+        s.opens, s.fresh_opens = fields[33 + npk:35 + npk] if len(fields) > 33 + npk else (0.0, 0.0)
         s.heads = [h0, h1, h2]
         pos = header.size
         values = array("I", raw[pos:pos + 4 * _N_COUNTERS])

@@ -12,9 +12,21 @@ The study's own work (`first_opener_roles`): the first user of their role to tou
 arrived study, in a study department they already work on, with a role listed as doing the
 study's work (by default technologists: the CT technologist acquiring a VIP's scan for the chest
 section). Snooping opens a study another member of the role already opened, or one of a section
-the user never works on. "First" is as this process saw it: studies are
-remembered in memory (Shared.studies), so after a restart, or with several workers (each sees
-its own users' accesses), more openers look first.
+the user never works on.
+The reading worklist (`fresh_opener_roles`, by default radiologists): the same, but only while the
+study is fresh, its arrival (first touch by another user: the acquiring technologist, an import)
+at most `fresh_hours` before. The first radiologist to open a chest CT acquired this morning, in a
+section they read, is reading it; one who opens a VIP's study that this process never saw arrive,
+or one that arrived days ago, is judged like anyone.
+The user's own habit (`habit_share`): a user who opens most results first and as they arrive
+(at least `habit_share` of their recent openings were the first of their role, at most
+`habit_hours` after the study arrived: the emergency physician looking at the CT they ordered an
+hour ago) opening a VIP's result that way, in a section they work with, is doing what they always
+do. A clinic physician who opens results days later, or a colleague opening a result another
+physician already opened, is judged.
+"First" and "arrival" are as this process saw them: studies are remembered in memory
+(Shared.studies), so after a restart, or with several workers (each sees its own users'
+accesses), more openers look first, and studies that arrived before are not fresh.
 """
 
 from __future__ import annotations
@@ -51,9 +63,17 @@ class WatchlistPatient(Detector):
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return []
         worked = not ctx["features"].get("new_department", 1.0)
-        if worked and ctx.get("study_first") and ctx["roles"] and \
-                ctx["roles"][0] in self.params.get("first_opener_roles", ()):
-            return []  # acquiring or first reading a newly arrived study of a section they work on
+        if worked and ctx.get("study_first") and ctx["roles"]:
+            role = ctx["roles"][0]
+            if role in self.params.get("first_opener_roles", ()):
+                return []  # acquiring a newly arrived study of a section they work on
+            age = ctx.get("study_age_ms", -1)
+            if role in self.params.get("fresh_opener_roles", ()) and \
+                    0 <= age <= self.params.get("fresh_hours", 24) * HOUR:
+                return []  # first to read a study that arrived hours ago: the reading worklist
+        if worked and ctx.get("fresh_first") and \
+                ctx.get("fresh_habit", -1.0) >= self.params.get("habit_share", 0.5):
+            return []  # a result opened as it arrived, by a user who opens results that way
         if self.params.get("worked_departments", False) and worked:
             return []  # a department whose studies the user works on (a CT technologist scans for
             # every reading section; an emergency physician orders chest and body studies)

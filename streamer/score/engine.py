@@ -17,7 +17,8 @@ in memory per process and not in the table: peer-group aggregates ("role|departm
 working-hours profiles per shift class) and forests (re-learned after a restart, or carried with
 `export_peers` / `import_peers`; workers may merge theirs with `merge_peers`), the password-spray
 map, recent permission grants, who sends to which export destination, the recent users of each
-patient (care episodes) and the first user of each study per role (`Shared`). With several
+patient (care episodes), the first user of each study per role and each study's arrival
+(`Shared`). With several
 workers each sees the users of its partitions.
 
 Clock. Event time drives windows, decay and incidents; `clock` (ms) only stamps `updated_time`.
@@ -59,7 +60,7 @@ class Shared:
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
-    STUDIES = 200_000  # (study, role) remembered with their first user (days of a large hospital)
+    STUDIES = 300_000  # (study, role) and study arrivals remembered (days of a large hospital)
 
     def __init__(self) -> None:
         # patient (hash) -> (ms, user hash) of the last user who worked on them, of the last other
@@ -83,21 +84,32 @@ class Shared:
         # (watchlist patient, user) -> time of the user's first access to that patient
         self.watch_pairs: dict[tuple[str, str], int] = {}
         # (study hash, role) -> the user (hash) of that role who touched it first in this
-        # process, oldest first
-        self.studies: dict[tuple[int, str], int] = {}
+        # process, and (study hash, "*") -> (ms, user hash) of its first touch by anyone (its
+        # arrival); oldest first
+        self.studies: dict[tuple[int, str], int | tuple[int, int]] = {}
 
-    def note_study(self, study: int, role: str, user: int) -> bool:
-        """Record that `user` (role `role`) touched `study`; True when they are the first user of
-        that role this process saw touch it (the technologist who acquires a newly arrived study,
-        the radiologist who first reads it)."""
+    def note_study(self, study: int, role: str, user: int, ms: int = 0) -> tuple[bool, int]:
+        """Record that `user` (role `role`) touched `study` at `ms`. Returns (first, age): first is
+        True when they are the first user of that role this process saw touch it (the
+        technologist who acquires a newly arrived study, the radiologist who first reads it); age
+        the milliseconds since another user first touched the study (its arrival: acquisition or
+        import), -1 when nobody else did before (a study this process never saw arrive)."""
+        studies = self.studies
         key = (study, role)
-        first = self.studies.get(key)
+        first = studies.get(key)
+        arrival = studies.get((study, "*"))
         if first is None:
-            if len(self.studies) >= self.STUDIES:
-                del self.studies[next(iter(self.studies))]
-            self.studies[key] = user
-            return True
-        return first == user
+            if len(studies) >= self.STUDIES:
+                del studies[next(iter(studies))]
+            studies[key] = user
+        if arrival is None:
+            if len(studies) >= self.STUDIES:
+                del studies[next(iter(studies))]
+            studies[(study, "*")] = (ms, user)
+            age = -1
+        else:
+            age = ms - arrival[0] if arrival[1] != user and ms >= arrival[0] else -1
+        return first is None or first == user, age
 
     def note_destination(self, dept: str, dest: str, user_id: str, ms: int = 0) -> tuple[int, int, int]:
         """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
@@ -285,6 +297,11 @@ class Engine:
         self.care_window_ms = float(sweep.get("care_hours", 72)) * HOUR
         self.care_half_ms = float(sweep.get("care_half_life_minutes", 360)) * 60_000
         self.care_any_dept = frozenset(sweep.get("care_any_department_roles", ()))
+        watch = self.rules["detectors"].get("watchlist_patient", {}).get("params") or {}
+        # a study opened by the first user of its role at most this long after its arrival: the
+        # opening habit of each user (UserState.note_open; watchlist_patient)
+        self.habit_ms = float(watch.get("habit_hours", 2)) * HOUR
+        self.habit_min_opens = float(watch.get("habit_min_opens", 20))
         self.by_action: dict[str, list] = {}
         self.any_action = [d for d in self.detectors if d.actions is None]
         self._days: dict[str, int] = {}
@@ -621,11 +638,15 @@ class Engine:
                 st.note_care(ms, in_care, self.care_half_ms)
         study = event.get("study") or {}
         suid = study.get("uid")
-        study_first = False
+        study_first, study_age, fresh_first, habit = False, -1, False, -1.0
         if suid:
             skey = h32(suid)
             st.touch_item(ms, st.ssk, skey, C_STUDY)
-            study_first = self.shared.note_study(skey, role, uh)
+            study_first, study_age = self.shared.note_study(skey, role, uh, ms)
+            if action == "view" and ok:
+                fresh_first = study_first and 0 <= study_age <= self.habit_ms
+                habit = st.fresh_share(self.habit_min_opens)  # as before this opening
+                st.note_open(fresh_first)
         dest = event.get("destination")
         new_dest = bool(dest and dest.get("id")) and not st.seen_in(st.dests, h32(dest["id"]))
         client = event.get("client") or {}
@@ -680,7 +701,8 @@ class Engine:
                "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,
                "dept_peer": gpeer,
                "employees_listed": bool(self.employee_records), "episode": episode,
-               "study_first": study_first}
+               "study_first": study_first, "study_age_ms": study_age, "fresh_first": fresh_first,
+               "fresh_habit": habit}
         hits = []
         dets = self.by_action.get(action)
         if dets is None:

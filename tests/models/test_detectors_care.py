@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from models.sample_traffic import START, come_back, event, user
 from models.rules import load_rules
+from models.features import UserState
 from streamer.score.engine import Engine
 
 HOUR = 3_600_000
@@ -282,6 +283,106 @@ def test_the_first_of_a_role_to_open_a_new_study_of_their_section_does_its_work_
                                                             study=chest))
     assert "watchlist_patient" in _detectors(eng, event("a7", t + 3 * HOUR, readers[1], patient="VIP1",
                                                         study=chest))
+
+
+def _reading_hospital(rules=None):
+    """Two radiologists who read chest studies and a CT technologist who acquires them, 5 days."""
+    eng = Engine(rules)
+    tech = user("ct1", "technologist", "ct_imaging")
+    rads = [user("rad1", "radiologist", "general_radiology"), user("rad2", "radiologist", "body_radiology")]
+    for i in range(5):
+        eng.process(event(f"i{i}", START + i * DAY + 9 * HOUR, tech, "import", patient=f"P{i}",
+                          study={"uid": f"s{i}", "department": "chest_radiology"}))
+        for who in rads:
+            eng.process(event(f"{who['id']}r{i}", START + i * DAY + 10 * HOUR, who, patient=f"P{i}",
+                              study={"uid": f"s{i}", "department": "chest_radiology"}))
+    for pid in ("VIP1", "VIP2", "VIP3", "VIP4"):
+        eng.update_watchlist({"patient_id": pid, "category": "vip"})
+    return eng, tech, rads
+
+
+def test_the_first_radiologist_to_open_a_freshly_acquired_study_reads_it_an_old_or_unseen_one_is_judged():
+    eng, tech, (rad1, rad2) = _reading_hospital()
+    t = START + 6 * DAY + 9 * HOUR
+    chest = {"uid": "v1", "department": "chest_radiology"}
+    eng.process(event("acq1", t, tech, "import", patient="VIP1", study=chest))
+    # the first radiologist to open it, two hours after its acquisition, in a section they read
+    assert "watchlist_patient" not in _detectors(eng, event("a1", t + 2 * HOUR, rad1, patient="VIP1",
+                                                            study=chest))
+    # a second radiologist opening the study the first one read: judged
+    assert "watchlist_patient" in _detectors(eng, event("a2", t + 3 * HOUR, rad2, patient="VIP1", study=chest))
+    # a study this process never saw arrive: the radiologist is the first to touch it at all
+    assert "watchlist_patient" in _detectors(eng, event("a3", t, rad1, patient="VIP2",
+                                                        study={"uid": "v2", "department": "chest_radiology"}))
+    # a study that arrived three days ago: no longer the reading worklist
+    old = {"uid": "v3", "department": "chest_radiology"}
+    eng.process(event("acq3", t - 3 * DAY, tech, "import", patient="VIP3", study=old))
+    assert "watchlist_patient" in _detectors(eng, event("a4", t + HOUR, rad1, patient="VIP3", study=old))
+    # fresh, but of a section the radiologist never reads
+    neuro = {"uid": "v4", "department": "neuroradiology"}
+    eng.process(event("acq4", t, tech, "import", patient="VIP4", study=neuro))
+    assert "watchlist_patient" in _detectors(eng, event("a5", t + HOUR, rad1, patient="VIP4", study=neuro))
+    # off when no role is listed: the first reader of the fresh study is judged too
+    rules = load_rules()
+    assert rules["detectors"]["watchlist_patient"]["params"]["fresh_opener_roles"] == ["radiologist"]
+    rules["detectors"]["watchlist_patient"]["params"]["fresh_opener_roles"] = []
+    eng, tech, (rad1, _) = _reading_hospital(rules)
+    eng.process(event("acq1", t, tech, "import", patient="VIP1", study=chest))
+    assert "watchlist_patient" in _detectors(eng, event("a1", t + 2 * HOUR, rad1, patient="VIP1", study=chest))
+    # and a shorter window leaves a study read the next day to be judged
+    rules = load_rules()
+    rules["detectors"]["watchlist_patient"]["params"]["fresh_hours"] = 1
+    eng, tech, (rad1, _) = _reading_hospital(rules)
+    eng.process(event("acq1", t, tech, "import", patient="VIP1", study=chest))
+    assert "watchlist_patient" in _detectors(eng, event("a1", t + 2 * HOUR, rad1, patient="VIP1", study=chest))
+
+
+def _ordering_hospital(rules=None):
+    """An emergency physician who opens each result within the hour of its acquisition, and a
+    clinic physician who opens theirs three days later; 25 results each, all of the chest section."""
+    eng = Engine(rules)
+    tech = user("ct1", "technologist", "ct_imaging")
+    ed, clinic = user("ed1", "referring_physician", "emergency"), user("cl1", "referring_physician", "primary_care")
+    for i in range(25):
+        t = START + (i // 5) * DAY + (9 + i % 5) * HOUR
+        for who, after in ((ed, 40 * 60_000), (clinic, 3 * DAY)):
+            study = {"uid": f"{who['id']}s{i}", "department": "chest_radiology"}
+            eng.process(event(f"{who['id']}i{i}", t, tech, "import", patient=f"{who['id']}P{i}", study=study))
+            eng.process(event(f"{who['id']}v{i}", t + after, who, patient=f"{who['id']}P{i}", study=study))
+    for pid in ("VIP1", "VIP2", "VIP3"):
+        eng.update_watchlist({"patient_id": pid, "category": "vip"})
+    return eng, tech, ed, clinic
+
+
+def test_a_result_opened_as_it_arrives_by_a_user_who_opens_results_that_way_is_their_work():
+    eng, tech, ed, clinic = _ordering_hospital()
+    assert eng.users["ed1"].fresh_share(20) > 0.9 and eng.users["cl1"].fresh_share(20) == 0.0
+    t = START + 9 * DAY + 9 * HOUR
+    for pid in ("VIP1", "VIP2", "VIP3"):
+        eng.process(event(f"acq{pid}", t, tech, "import", patient=pid,
+                          study={"uid": f"u{pid}", "department": "chest_radiology"}))
+    # the emergency physician opening the VIP's new result first, within the hour, as always
+    assert "watchlist_patient" not in _detectors(eng, event("a1", t + 40 * 60_000, ed, patient="VIP1",
+                                                            study={"uid": "uVIP1", "department": "chest_radiology"}))
+    # the clinic physician opening a fresh VIP result first: not how they open results
+    assert "watchlist_patient" in _detectors(eng, event("a2", t + 40 * 60_000, clinic, patient="VIP2",
+                                                        study={"uid": "uVIP2", "department": "chest_radiology"}))
+    # the emergency physician opening a result another physician opened first: judged
+    eng.process(event("o3", t + 10 * 60_000, user("ed2", "referring_physician", "emergency"), patient="VIP3",
+                      study={"uid": "uVIP3", "department": "chest_radiology"}))
+    assert "watchlist_patient" in _detectors(eng, event("a3", t + 40 * 60_000, ed, patient="VIP3",
+                                                        study={"uid": "uVIP3", "department": "chest_radiology"}))
+    # the habit survives the state's round trip
+    back = UserState.from_bytes(eng.users["ed1"].to_bytes())
+    assert (back.opens, back.fresh_opens) == (eng.users["ed1"].opens, eng.users["ed1"].fresh_opens)
+    # off (no share reaches it): the emergency physician's fresh opening is judged too
+    rules = load_rules()
+    rules["detectors"]["watchlist_patient"]["params"]["habit_share"] = 1.5
+    eng, tech, ed, _ = _ordering_hospital(rules)
+    eng.process(event("acq", t, tech, "import", patient="VIP1",
+                      study={"uid": "uVIP1", "department": "chest_radiology"}))
+    assert "watchlist_patient" in _detectors(eng, event("a1", t + 40 * 60_000, ed, patient="VIP1",
+                                                        study={"uid": "uVIP1", "department": "chest_radiology"}))
 
 
 def test_the_hospitals_own_portal_is_no_new_risky_destination_a_web_upload_is():

@@ -8,7 +8,7 @@ import lz4.block
 import pytest
 
 from models.detectors.dormant_account import silence_chance
-from models.features import _HEADER, _HEADER_V2, _HEADER_V3, UserState
+from models.features import _HEADER, _HEADER_V2, _HEADER_V3, _HEADER_V4, UserState
 from models.rules import load_rules
 from models.sample_traffic import START, come_back, event, user
 from streamer.score.engine import Engine
@@ -224,6 +224,15 @@ def test_care_counts_round_trip_and_old_states_load():
     back = UserState.from_bytes(st.to_bytes())
     assert (back.care_n, back.care_in, back.care_ms) == (st.care_n, st.care_in, st.care_ms)
     assert 0.4 < back.care_share()[0] < 0.6
+    # a state written before the opening habit (version 4) loads with it at zero
+    st.note_open(True)
+    raw = lz4.block.decompress(st.to_bytes())
+    fields = list(_HEADER.unpack_from(raw, 0))
+    assert fields[-2:] == [st.opens, st.fresh_opens] and st.opens == 1.0
+    fields[0] = 4
+    v4 = UserState.from_bytes(lz4.block.compress(_HEADER_V4.pack(*fields[:-2]) + raw[_HEADER.size:]))
+    assert (v4.opens, v4.fresh_opens) == (0.0, 0.0) and v4.peaks == st.peaks and v4.care_n == st.care_n
+    assert v4.dprof == st.dprof
     # the layout before weekend days (versions 2 and 3: a 24-byte hour profile)
     st.dprof[10] = 7
     st.incidents = {"x": {"n": 1}}
