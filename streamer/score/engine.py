@@ -55,7 +55,7 @@ class Shared:
     """Cross-user memory of one process: failed logins per client, recent grants, who sends to
     which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
-    __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_first_ms", "sprays",
+    __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_kinds", "dept_first_ms", "sprays",
                  "care", "start_ms", "surnames", "named", "practice", "watch_pairs", "studies")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
@@ -72,6 +72,7 @@ class Shared:
         self.grants: dict[str, tuple[int, str, str]] = {}
         self.dest_users: dict[tuple[str, str], list[str]] = {}
         self.dept_exports: dict[str, int] = {}
+        self.dept_kinds: dict[tuple[str, str], int] = {}  # (department, destination type) -> exports
         self.dept_first_ms: dict[str, int] = {}
         self.sprays: dict[str, list] = {}  # client -> [start ms, last ms, event ids] of its spray
         # patients per surname (hash), counted when a patient is first remembered in `care`, and
@@ -111,10 +112,19 @@ class Shared:
             age = ms - arrival[0] if arrival[1] != user and ms >= arrival[0] else -1
         return first is None or first == user, age
 
-    def note_destination(self, dept: str, dest: str, user_id: str, ms: int = 0) -> tuple[int, int, int]:
-        """Record an export of `user_id` (department `dept`) to `dest`. Returns, as before this
-        export: other users of the department and of the hospital who sent there, and the number
-        of exports of the department."""
+    def kind_exports(self, dept: str, kind: str) -> int:
+        """Exports of the department to destinations of type `kind` so far (note_destination)."""
+        return self.dept_kinds.get((dept, kind), 0)
+
+    def note_destination(self, dept: str, dest: str, user_id: str, ms: int = 0,
+                         kind: str = "") -> tuple[int, int, int]:
+        """Record an export of `user_id` (department `dept`) to `dest` (of type `kind`). Returns,
+        as before this export: other users of the department and of the hospital who sent there,
+        and the number of exports of the department."""
+        if kind:
+            key = (dept, kind)
+            if key in self.dept_kinds or len(self.dept_kinds) < self.LIMIT:
+                self.dept_kinds[key] = self.dept_kinds.get(key, 0) + 1
         out = []
         for scope in (dept, "*"):
             key = (scope, dest)

@@ -396,6 +396,49 @@ def test_the_hospitals_own_portal_is_no_new_risky_destination_a_web_upload_is():
                                                          destination=upload))
 
 
+def test_a_removable_media_device_nobody_used_before_alerts_the_departments_burner_does_not():
+    def hospital(rules=None):
+        eng = Engine(rules)
+        desk = [user(f"f{i}", "scheduler", "film_library") for i in range(3)]
+        burner = {"type": "media", "id": "CDBURN-FILM-01", "external": False}
+        for d in range(8):  # a week of patient copies: the department's destinations are learned
+            for i, who in enumerate(desk):
+                eng.process(event(f"cd{d}-{i}", START + d * DAY + (9 + i) * HOUR, who, "export",
+                                  patient=f"P{d}{i}", destination=burner))
+        return eng, desk, burner
+    eng, desk, burner = hospital()
+    t = START + 9 * DAY + 10 * HOUR
+    new = user("f9", "scheduler", "film_library")
+    # a new member of the film library using the department's burner for the first time
+    assert "export_destination" not in _detectors(eng, event("n1", t, new, "export", patient="Q1",
+                                                             destination=burner))
+    # a USB stick nobody in the hospital wrote to before
+    usb = {"type": "media", "id": "USB-WD-457904", "external": False}
+    got = eng.process(event("u1", t + HOUR, desk[0], "export", patient="Q2", destination=usb))[1]
+    hit = [a for a in got if a["detector"] == "export_destination"]
+    assert hit and "nobody in the hospital" in hit[0]["summary"]
+    assert {"feature": "destination_users_hospital", "value": 0, "expected": 1,
+            "baseline": "peer"} in hit[0]["explanation"]
+    # a department that never writes to media: its first burner says nothing of a practice
+    onc = user("o1", "radiologist", "oncology")
+    for d in range(8):
+        eng.process(event(f"onc{d}", START + d * DAY + 11 * HOUR, onc, "export", patient=f"O{d}",
+                          destination={"type": "dicom_node", "id": "TUMOUR_BOARD", "external": False}))
+    assert "export_destination" not in _detectors(eng, event("o9", t, onc, "export", patient="O9",
+                                                             destination={"type": "media", "id": "CDBURN_ONCO",
+                                                                          "external": False}))
+    # a second member of staff writing to that stick: a device of the hospital now
+    assert "export_destination" not in _detectors(eng, event("u2", t + 2 * HOUR, desk[1], "export",
+                                                             patient="Q3", destination=usb))
+    # off without device types: media are not judged
+    rules = load_rules()
+    assert rules["detectors"]["export_destination"]["params"]["device_types"] == ["media"]
+    rules["detectors"]["export_destination"]["params"]["device_types"] = []
+    eng, desk, _ = hospital(rules)
+    assert "export_destination" not in _detectors(eng, event("u1", t + HOUR, desk[0], "export", patient="Q2",
+                                                             destination=usb))
+
+
 def test_a_weekly_export_volume_seen_before_is_the_users_practice():
     """A research coordinator sends ~40 studies to the de-identification gateway every week: the
     first week alerts (nothing to compare with), later weeks of the same size do not; ten times
