@@ -10,12 +10,16 @@ are not the user's care. When at least `care_share` of
 the user's recent openings (decayed, half-life `care_half_life_minutes`) were of patients in a care
 episode, the volume is a busy shift (a weekend emergency list, a reading backlog) and the limits
 are `care_factor` times higher; the ceiling is unchanged. A sweep confined to patients currently
-in care needs that much more volume to alert."""
+in care needs that much more volume to alert.
+
+Evidence: the alert names the record openings of the window (1 h or 24 h) that the engine kept
+for the user (the latest `trail_len` openings of users who opened `trail_from` distinct patients
+that day, in memory while the user is live), not only the event that tipped the count."""
 
 from __future__ import annotations
 
 from models.detectors.base import Detector, fmt, group_practice, item, over_baseline
-from models.features import C_EXP, C_PAT
+from models.features import C_EXP, C_PAT, DAY, HOUR
 
 _CHECKS = (("patients_1h", False, "hour"), ("patients_24h", True, "day"))
 
@@ -63,4 +67,9 @@ class PatientSweep(Detector):
                    f"patients in the last {'hour' if span == 'hour' else '24 h'}{tail}")
         if not in_care:
             summary += f"; {share:.0%} of them in a colleague's care"
-        return [self.hit(score, summary, explanation, severity)]
+        hit = self.hit(score, summary, explanation, severity)
+        trail = ctx.get("trail")
+        if trail:  # the openings counted: the alert is about them, not only the one that tipped it
+            since = ctx["ms"] - (DAY if span == "day" else HOUR)
+            hit["related_event_ids"] = [eid for t, eid in trail if t >= since and eid]
+        return [hit]

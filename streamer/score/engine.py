@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+from collections import deque
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from collections.abc import Callable, Iterable
@@ -307,6 +308,11 @@ class Engine:
         self.care_window_ms = float(sweep.get("care_hours", 72)) * HOUR
         self.care_half_ms = float(sweep.get("care_half_life_minutes", 360)) * 60_000
         self.care_any_dept = frozenset(sweep.get("care_any_department_roles", ()))
+        # the latest record openings (ms, event id) of users who opened `trail_from` distinct
+        # patients today, live users only: the events a patient_sweep alert is about
+        self.trails: dict[str, deque] = {}
+        self.trail_from = int(sweep.get("trail_from", 30))
+        self.trail_len = int(sweep.get("trail_len", 100))
         watch = self.rules["detectors"].get("watchlist_patient", {}).get("params") or {}
         # a study opened by the first user of its role at most this long after its arrival: the
         # opening habit of each user (UserState.note_open; watchlist_patient)
@@ -399,6 +405,7 @@ class Engine:
             if uid in self.open_users or uid == keep:
                 continue
             st = self.users.pop(uid)
+            self.trails.pop(uid, None)
             data = self._blobs.pop(uid, None)
             self._cold[uid] = data if data is not None else st.to_bytes()
 
@@ -630,9 +637,15 @@ class Engine:
         patient = event.get("patient")
         pid = patient.get("id") if patient else None
         new_patient = episode = False
+        trail = None
         if pid:
             key = h32(pid)
             st.touch_item(ms, st.psk, key, C_PAT)
+            trail = self.trails.get(uid)
+            if trail is None and st.day_acc[C_PAT] >= self.trail_from:
+                trail = self.trails[uid] = deque(maxlen=self.trail_len)
+            if trail is not None and ok:
+                trail.append((ms, event.get("event_id", "")))
             new_patient = not st.seen_patient(key)
             if ok:
                 if key not in self.shared.care:
@@ -712,7 +725,7 @@ class Engine:
                "dept_peer": gpeer,
                "employees_listed": bool(self.employee_records), "episode": episode,
                "study_first": study_first, "study_age_ms": study_age, "fresh_first": fresh_first,
-               "fresh_habit": habit}
+               "fresh_habit": habit, "trail": trail}
         hits = []
         dets = self.by_action.get(action)
         if dets is None:
@@ -839,6 +852,7 @@ class Engine:
         self._cold.clear()
         self._blobs.clear()
         self.open_users.clear()
+        self.trails.clear()
 
     def flush(self, now_ms: int) -> list[dict]:
         """Resolve incidents idle for longer than the gap at event time `now_ms`."""

@@ -200,6 +200,35 @@ def test_a_burst_of_patients_in_colleagues_care_is_not_a_sweep_but_random_record
     assert share > 0.9 and n > 10
 
 
+def test_a_sweep_alert_names_the_openings_of_its_window_not_only_the_one_that_tipped_it():
+    from models.rules import load_rules
+
+    def sweep(rules=None):
+        eng = Engine(rules)
+        ref = user("ref3", "referring_physician", "er")
+        _light_history(eng, ref)
+        out = []
+        for i in range(200):
+            out += eng.process(event(f"W{i}", START + 12 * DAY + 9 * HOUR + i * 30_000, ref, patient=f"WP{i}",
+                                     study={"uid": f"W.{i}", "department": "er"}))[1]
+        return [a for a in out if a["detector"] == "patient_sweep"], eng
+    alerts, eng = sweep()
+    first = alerts[0]
+    tipped = int(first["event_ids"][0][1:])
+    assert tipped >= 30  # the count crossed its limit well into the sweep
+    named = {int(e[1:]) for e in first["event_ids"]}
+    # it names the openings before it, from about the 30th distinct patient of the day on (the
+    # distinct count is an estimate)
+    assert 25 <= min(named) <= 35 and set(range(min(named), tipped + 1)) <= named
+    assert first["event_count"] == len(first["event_ids"])
+    assert len(eng.trails["ref3"]) == 100  # the latest openings only
+    # without a trail: only the tipping event and those after it
+    rules = load_rules()
+    rules["detectors"]["patient_sweep"]["params"]["trail_from"] = 10_000
+    alerts, eng = sweep(rules)
+    assert alerts[0]["event_ids"] == [f"W{tipped}"] and not eng.trails
+
+
 def test_in_care_bursts_still_meet_the_ceiling():
     eng = Engine()
     ref = user("ref2", "referring_physician", "er")
