@@ -4,7 +4,10 @@ a role that reads for every department (any_department_roles: teleradiology).
 Without a study department (worklist queries) there is nothing to judge and no alert.
 One alert per user and patient: accesses more than `relation_hours` after the user's first access
 to that patient continue a relation that was reported when it began (a VIP's ward physician
-looks at their images every day of the stay).
+looks at their images every day of the stay). A relation whose first judged opening was the
+user's work (any of the reasons below) stays work within those hours (`work_carries`): the
+priors a radiologist compares with the study they read, the earlier results a physician opens
+with the new one. One that began with a report is judged opening by opening.
 Also a care relation (`worked_departments`, off by default): a study department the user had
 already worked on before this access, where studies are filed under the reading section rather
 than the ordering department.
@@ -38,6 +41,29 @@ from models.features import HOUR
 class WatchlistPatient(Detector):
     name = "watchlist_patient"
 
+    def work(self, ctx: dict, dept: str) -> bool:
+        """True when this opening of the watchlist patient's study is the user's work."""
+        care = self.params["care_roles"]
+        if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
+            return True
+        if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
+            return True
+        worked = not ctx["features"].get("new_department", 1.0)
+        if worked and ctx.get("study_first") and ctx["roles"]:
+            role = ctx["roles"][0]
+            if role in self.params.get("first_opener_roles", ()):
+                return True  # acquiring a newly arrived study of a section they work on
+            age = ctx.get("study_age_ms", -1)
+            if role in self.params.get("fresh_opener_roles", ()) and \
+                    0 <= age <= self.params.get("fresh_hours", 24) * HOUR:
+                return True  # first to read a study that arrived hours ago: the reading worklist
+        if worked and ctx.get("fresh_first") and \
+                ctx.get("fresh_habit", -1.0) >= self.params.get("habit_share", 0.5):
+            return True  # a result opened as it arrived, by a user who opens results that way
+        # a department whose studies the user works on (a CT technologist scans for every
+        # reading section; an emergency physician orders chest and body studies): off by default
+        return bool(self.params.get("worked_departments", False) and worked)
+
     def evaluate(self, ctx: dict) -> list[dict]:
         if not ctx["patient_id"] or ctx["outcome"] != "success":
             return []
@@ -51,32 +77,19 @@ class WatchlistPatient(Detector):
             return []
         if row and row.get("employee_user_id") == ctx["user_id"]:
             return []  # self access has its own detector
-        first = ctx["shared"].note_watch(ctx["patient_id"], ctx["user_id"], ctx["ms"])
-        if ctx["ms"] - first > self.params.get("relation_hours", 12) * HOUR:
+        rel = ctx["shared"].note_watch(ctx["patient_id"], ctx["user_id"], ctx["ms"])
+        if ctx["ms"] - rel[0] > self.params.get("relation_hours", 12) * HOUR:
             return []  # an established relation: reported when it began, not at every visit
+        if rel[1] == 1 and self.params.get("work_carries", True):
+            return []  # the relation began with the study's work: the priors a reader compares,
+            # the earlier results a physician looks at with the new one
         dept = ctx["study"].get("department")
         if not dept:
             return []
-        care = self.params["care_roles"]
-        if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
+        if self.work(ctx, dept):
+            rel[1] = rel[1] or 1
             return []
-        if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
-            return []
-        worked = not ctx["features"].get("new_department", 1.0)
-        if worked and ctx.get("study_first") and ctx["roles"]:
-            role = ctx["roles"][0]
-            if role in self.params.get("first_opener_roles", ()):
-                return []  # acquiring a newly arrived study of a section they work on
-            age = ctx.get("study_age_ms", -1)
-            if role in self.params.get("fresh_opener_roles", ()) and \
-                    0 <= age <= self.params.get("fresh_hours", 24) * HOUR:
-                return []  # first to read a study that arrived hours ago: the reading worklist
-        if worked and ctx.get("fresh_first") and \
-                ctx.get("fresh_habit", -1.0) >= self.params.get("habit_share", 0.5):
-            return []  # a result opened as it arrived, by a user who opens results that way
-        if self.params.get("worked_departments", False) and worked:
-            return []  # a department whose studies the user works on (a CT technologist scans for
-            # every reading section; an emergency physician orders chest and body studies)
+        rel[1] = 2
         score = 0.8 if category in ("vip", "employee") else 0.7
         summary = (f"{ctx['user_id']} ({', '.join(ctx['roles']) or 'no role'}, "
                    f"{ctx['department']}) opened the record of {category} patient "

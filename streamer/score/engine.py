@@ -83,8 +83,9 @@ class Shared:
         # (role|department, permission) -> users of that group who used a permission their role
         # lacks (role_permission): a practice of the group rather than one user's excursion
         self.practice: dict[tuple[str, str], list[str]] = {}
-        # (watchlist patient, user) -> time of the user's first access to that patient
-        self.watch_pairs: dict[tuple[str, str], int] = {}
+        # (watchlist patient, user) -> [time of the user's first access to that patient, verdict
+        # of the first judged access] (note_watch)
+        self.watch_pairs: dict[tuple[str, str], list] = {}
         # (study hash, role) -> the user (hash) of that role who touched it first in this
         # process, and (study hash, "*") -> (ms, user hash) of its first touch by anyone (its
         # arrival); oldest first
@@ -181,15 +182,19 @@ class Shared:
         seen again count twice)."""
         return self.surnames.get(h32(surname), 0)
 
-    def note_watch(self, patient_id: str, user_id: str, ms: int) -> int:
-        """Time of `user_id`'s first access to watchlist patient `patient_id` (this one if first)."""
+    def note_watch(self, patient_id: str, user_id: str, ms: int) -> list:
+        """`user_id`'s relation with watchlist patient `patient_id`: [time of the first access
+        (this one if first), verdict of its first judged access: 0 none yet, 1 the study's work,
+        2 reported]. The list is the stored record: the caller sets the verdict in it."""
         key = (patient_id, user_id)
-        first = self.watch_pairs.get(key)
-        if first is None or ms < first:
+        rel = self.watch_pairs.get(key)
+        if rel is None:
             if len(self.watch_pairs) >= self.LIMIT:
                 del self.watch_pairs[next(iter(self.watch_pairs))]
-            self.watch_pairs[key] = first = ms
-        return first
+            rel = self.watch_pairs[key] = [ms, 0]
+        elif ms < rel[0]:
+            rel[0] = ms
+        return rel
 
     def note_practice(self, group: str, permission: str, user_id: str) -> int:
         """Record that `user_id` of `group` used `permission`; how many other users of the group

@@ -337,6 +337,35 @@ def test_the_first_radiologist_to_open_a_freshly_acquired_study_reads_it_an_old_
     assert "watchlist_patient" in _detectors(eng, event("a1", t + 2 * HOUR, rad1, patient="VIP1", study=chest))
 
 
+def test_the_priors_a_reader_compares_are_part_of_the_reading_a_reported_relation_is_judged_on():
+    def read_with_prior(rules=None):
+        eng, tech, (rad1, rad2) = _reading_hospital(rules)
+        prior = {"uid": "p1", "department": "chest_radiology"}
+        eng.process(event("acqp", START + DAY + 11 * HOUR, tech, "import", patient="VIP1", study=prior))
+        eng.process(event("readp", START + DAY + 12 * HOUR, rad2, patient="VIP1", study=prior))
+        t = START + 6 * DAY + 9 * HOUR
+        fresh = {"uid": "v1", "department": "chest_radiology"}
+        eng.process(event("acq1", t, tech, "import", patient="VIP1", study=fresh))
+        got = _detectors(eng, event("r1", t + 2 * HOUR, rad1, patient="VIP1", study=fresh))
+        got += _detectors(eng, event("r2", t + 2 * HOUR + 60_000, rad1, patient="VIP1", study=prior))
+        return got, eng, rad1, t
+    # reading the fresh study is the worklist; the prior opened with it belongs to that reading
+    got, eng, rad1, t = read_with_prior()
+    assert "watchlist_patient" not in got
+    # a relation that began with a report is judged opening by opening: the same prior, opened
+    # by a radiologist whose first opening of the patient was reported, is reported too
+    neuro = {"uid": "n3", "department": "neuroradiology"}
+    assert "watchlist_patient" in _detectors(eng, event("x1", t, rad1, patient="VIP3", study=neuro))
+    assert "watchlist_patient" in _detectors(eng, event("x2", t + 60_000, rad1, patient="VIP3",
+                                                        study={"uid": "n4", "department": "chest_radiology"}))
+    # off: the prior is judged on its own (another radiologist read it years ago: reported)
+    rules = load_rules()
+    assert rules["detectors"]["watchlist_patient"]["params"]["work_carries"] is True
+    rules["detectors"]["watchlist_patient"]["params"]["work_carries"] = False
+    got, *_ = read_with_prior(rules)
+    assert got == ["watchlist_patient"]
+
+
 def _ordering_hospital(rules=None):
     """An emergency physician who opens each result within the hour of its acquisition, and a
     clinic physician who opens theirs three days later; 25 results each, all of the chest section."""
