@@ -4,10 +4,12 @@ a role that reads for every department (any_department_roles: teleradiology).
 Without a study department (worklist queries) there is nothing to judge and no alert.
 One alert per user and patient: accesses more than `relation_hours` after the user's first access
 to that patient continue a relation that was reported when it began (a VIP's ward physician
-looks at their images every day of the stay). A relation whose first judged opening was the
-user's work (any of the reasons below) stays work within those hours (`work_carries`): the
-priors a radiologist compares with the study they read, the earlier results a physician opens
-with the new one. One that began with a report is judged opening by opening.
+looks at their images every day of the stay). A relation that began with the study's own work
+(acquiring it, reading it fresh, opening a result as it arrives: below), before any report,
+stays work within those hours (`work_carries`): the priors a radiologist compares with the study
+they read, the earlier results a physician opens with the new one. The user's own department is
+a care relation for its studies only: a colleague who opens an employee-patient's study of their
+own section and then the patient's other studies is judged on those.
 Also a care relation (`worked_departments`, off by default): a study department the user had
 already worked on before this access, where studies are filed under the reading section rather
 than the ordering department.
@@ -41,28 +43,31 @@ from models.features import HOUR
 class WatchlistPatient(Detector):
     name = "watchlist_patient"
 
-    def work(self, ctx: dict, dept: str) -> bool:
-        """True when this opening of the watchlist patient's study is the user's work."""
+    def work(self, ctx: dict, dept: str) -> int:
+        """Why this opening of the watchlist patient's study is not reported: 0 it is; 1 a care
+        relation (the user's own department, a role that reads for every department); 2 the
+        study's own work (acquiring it, reading it fresh, opening a result as it arrives), which
+        carries to the relation's next openings (`work_carries`)."""
         care = self.params["care_roles"]
         if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
-            return True
+            return 1
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
-            return True
+            return 1
         worked = not ctx["features"].get("new_department", 1.0)
         if worked and ctx.get("study_first") and ctx["roles"]:
             role = ctx["roles"][0]
             if role in self.params.get("first_opener_roles", ()):
-                return True  # acquiring a newly arrived study of a section they work on
+                return 2  # acquiring a newly arrived study of a section they work on
             age = ctx.get("study_age_ms", -1)
             if role in self.params.get("fresh_opener_roles", ()) and \
                     0 <= age <= self.params.get("fresh_hours", 24) * HOUR:
-                return True  # first to read a study that arrived hours ago: the reading worklist
+                return 2  # first to read a study that arrived hours ago: the reading worklist
         if worked and ctx.get("fresh_first") and \
                 ctx.get("fresh_habit", -1.0) >= self.params.get("habit_share", 0.5):
-            return True  # a result opened as it arrived, by a user who opens results that way
+            return 2  # a result opened as it arrived, by a user who opens results that way
         # a department whose studies the user works on (a CT technologist scans for every
         # reading section; an emergency physician orders chest and body studies): off by default
-        return bool(self.params.get("worked_departments", False) and worked)
+        return 1 if self.params.get("worked_departments", False) and worked else 0
 
     def evaluate(self, ctx: dict) -> list[dict]:
         if not ctx["patient_id"] or ctx["outcome"] != "success":
@@ -86,8 +91,10 @@ class WatchlistPatient(Detector):
         dept = ctx["study"].get("department")
         if not dept:
             return []
-        if self.work(ctx, dept):
-            rel[1] = rel[1] or 1
+        why = self.work(ctx, dept)
+        if why:
+            if why == 2 and not rel[1]:
+                rel[1] = 1
             return []
         rel[1] = 2
         score = 0.8 if category in ("vip", "employee") else 0.7

@@ -358,6 +358,12 @@ def test_the_priors_a_reader_compares_are_part_of_the_reading_a_reported_relatio
     assert "watchlist_patient" in _detectors(eng, event("x1", t, rad1, patient="VIP3", study=neuro))
     assert "watchlist_patient" in _detectors(eng, event("x2", t + 60_000, rad1, patient="VIP3",
                                                         study={"uid": "n4", "department": "chest_radiology"}))
+    # the user's own department is care for its own studies only: it does not carry
+    colleague = user("rad3", "radiologist", "chest_radiology")
+    assert "watchlist_patient" not in _detectors(eng, event("c1", t, colleague, patient="VIP2",
+                                                            study={"uid": "c2", "department": "chest_radiology"}))
+    assert "watchlist_patient" in _detectors(eng, event("c2", t + 60_000, colleague, patient="VIP2",
+                                                        study={"uid": "n5", "department": "neuroradiology"}))
     # off: the prior is judged on its own (another radiologist read it years ago: reported)
     rules = load_rules()
     assert rules["detectors"]["watchlist_patient"]["params"]["work_carries"] is True
