@@ -21,6 +21,8 @@ Evidence, in order (the engine computes both features, see models/features.py):
     (`group_usual`) are the department's working day, not odd hours (a consultant classed
     "evening" by their home checks who also comes in at 10:00). A main-shift user at night is
     judged as before.
+  * a shift running over (`overtime_hours`): the user has worked every hour before this one for
+    hours, since an hour of their own working day (a late finish, not a session begun at night).
   * weekends (`weekend`): the user's share of active days that fell on a weekend against the
     group's share of member-days (see OddHours.weekend).
 A user without a profile whose group has too little history is not judged. Fires once the hour
@@ -90,6 +92,26 @@ class OddHours(Detector):
             self.params.get("peer_days_after", 1))
         return members < 0 or members >= need
 
+    def overtime(self, ctx: dict) -> bool:
+        """True when the user worked each of the `overtime_hours` hours before this one today
+        without a break, in a run that began at an hour of their own working day (an hour they
+        work on `overtime_from` of their active days or more): a shift running over, not a
+        session begun at an odd hour. Hours of the current (UTC) day only, on the site's clock."""
+        need = self.params.get("overtime_hours", 0)
+        if not need:
+            return False
+        st, h = ctx["state"], ctx["hour"]
+        mask = st.hmask
+        if not all(mask >> ((h - i) % 24) & 1 for i in range(1, need + 1)):
+            return False
+        start = (h - need) % 24
+        for _ in range(24 - need - 1):
+            before = (start - 1) % 24
+            if not mask >> before & 1:
+                break
+            start = before
+        return st.own_share(start, 1) >= self.params.get("overtime_from", 0.3)
+
     def evaluate(self, ctx: dict) -> list[dict]:
         acc = ctx["state"].hour_acc
         n = max(acc[C_VIEW] + acc[C_EXP], acc[C_PAT])
@@ -120,6 +142,8 @@ class OddHours(Detector):
             return []  # the department's working day: not odd for its evening or night staff
         if self.staffed(ctx, own):
             return []  # a department open at this hour, and too little own history to tell
+        if own >= 0 and self.overtime(ctx):
+            return []  # the user's own shift running over
         days = hp.day_share(k, ctx["hour"], p["peer_min_days"], p.get("peer_days_before", 2),
                             p.get("peer_days_after", 1))
         if days < 0:

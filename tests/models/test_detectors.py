@@ -120,6 +120,32 @@ def test_one_colleagues_nights_are_their_habit_not_the_day_shifts_pattern():
     assert not run(0)
 
 
+def test_a_shift_running_over_is_not_odd_a_session_begun_at_that_hour_is():
+    """A day technologist who works on from 08:00 to 20:00 without a break finishes late; a
+    colleague who left at 16:00 and comes back at 19:00 is at an odd hour. With the rule off
+    (overtime_hours 0) the late finish was reported too."""
+    from models.rules import load_rules
+
+    def run(overtime_hours):
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["overtime_hours"] = overtime_hours
+        engine = Engine(rules)
+        day_t = [user(f"td{i}", "technologist", "ct") for i in range(10)]
+        for d in range(14):
+            for u in day_t:
+                _shift(engine, u, d, 8)
+        late = [a for a in _shift(engine, day_t[0], 14, 8, hours=12, step_min=10)
+                if a["detector"] == "odd_hours"]
+        _shift(engine, day_t[1], 14, 8)
+        return late, _night_visit(engine, day_t[1], 14, 19)
+
+    late, back = run(2)
+    assert not late and back
+    assert "19:" in back[0]["summary"]
+    late, back = run(0)
+    assert late and back
+
+
 def test_too_little_group_history_judges_nothing():
     engine = Engine()
     day_t, _ = _hospital(engine, 2)
