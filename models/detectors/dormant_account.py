@@ -135,7 +135,8 @@ class DormantAccount(Detector):
                        "like this; check with the roster or HR)")
             return self.hit(score, summary, explanation, severity=p.get("quiet_severity", "low"))
         if kind == SHORT:
-            head += f"; before it the account was active for only {span:.0f} days"
+            days_text = f"{span:.0f} day" + ("" if round(span) == 1 else "s")
+            head += f"; before it the account was active for only {days_text}"
         elif kind == SIGNS:
             head += "; it comes back with " + ", ".join(t for i, t in enumerate(SIGN_TEXT) if code >> i & 1)
         score = min(0.6 + 0.4 * (gap - days) / (3 * days), 1.0)

@@ -49,6 +49,27 @@ def test_a_user_seen_once_back_after_weeks_is_not_dormant_but_a_daily_one_is():
     assert got[0]["event_count"] == 1  # the return's third record access, not its login
 
 
+def test_an_account_used_on_one_day_as_the_observation_began_then_silent_a_month_is_dormant():
+    """Seen once, two days into the observation, then silent for 30 days: a 1.3 % chance under a
+    flat prior on its rate. With the former p_max of 0.7 % it was not judged (var/heldout O: two
+    reused accounts like it went unreported)."""
+    def back(p_max=None):
+        rules = load_rules()
+        if p_max is not None:
+            rules["detectors"]["dormant_account"]["params"]["p_max"] = p_max
+        eng = Engine(rules)
+        eng.process(event("x0", START, user("other", "technologist", "ct"), "login"))
+        once = user("once", "technologist", "ct")
+        eng.process(event("o0", START + 2 * DAY + 9 * HOUR, once, "login"))
+        got = come_back(eng, "o1", START + 32 * DAY + 9 * HOUR, once)
+        return [a for a in got if a["detector"] == "dormant_account"]
+
+    assert 0.007 < silence_chance(1, 3.375, 30) < 0.015
+    got = back()
+    assert len(got) == 1 and "active for only 1 day" in got[0]["summary"]
+    assert not back(0.007)
+
+
 def test_a_return_that_comes_to_nothing_is_not_dormancy():
     """Below six weeks the verdict waits for the returning account to do something: a login and
     one record looked at, then nothing within a day, is how a referring physician looks at the
