@@ -163,7 +163,8 @@ class UserState:
         self.n_days = 0
         self.risk = 0.0
         self.risk_ms = 0
-        self.flags = 0  # 1: current hour anomalous, 2: current day anomalous, 4: odd hours today
+        self.flags = 0  # 1: current hour anomalous, 2: current day anomalous, 4: odd hours today,
+        # 8: seen remote, 16: seen without MFA, 64: today's remote access was the first ever
         self.score = 0.0
         self.sig = 0
         self.break_glass_ms = 0
@@ -232,7 +233,7 @@ class UserState:
             self.day_acc = _zeros(NC)
             self.day_id = did
             self.hmask = 0
-            self.flags &= ~6
+            self.flags &= ~(6 | 64)
         return closed_h, closed_d, flags
 
     def note_active(self, ms: int, local_ms: int | None = None) -> None:

@@ -24,7 +24,8 @@ Evidence, in order (the engine computes both features, see models/features.py):
   * a shift running over (`overtime_hours`): the user has worked every hour before this one for
     hours, since an hour of their own working day (a late finish, not a session begun at night).
   * weekends (`weekend`): the user's share of active days that fell on a weekend against the
-    group's share of member-days (see OddHours.weekend).
+    group's share of member-days (see OddHours.weekend); a weekend session from a remote client
+    the account never used before is judged on fewer days and whatever the group's rota.
 A user without a profile whose group has too little history is not judged. Fires once the hour
 holds `min_events` record accesses (views, exports, or distinct patients of queries and other
 actions), not on a stray login.
@@ -171,14 +172,22 @@ class OddHours(Detector):
         have worked `weekend_expected` weekend days by now)."""
         p = self.params
         st = ctx["state"]
-        own = st.weekend_share(p.get("weekend_min_days", 15))
+        # from a remote client, for the first time in the account's history: two rare things at
+        # once, judged on fewer days and whatever the group's weekend rota (its members work
+        # their weekend turns on site)
+        first_remote = bool(p.get("weekend_remote_min_days")) and \
+            (ctx.get("client") or {}).get("remote") is True and \
+            (not ctx.get("seen_remote") or ctx.get("remote_new_today"))
+        need = p["weekend_remote_min_days"] if first_remote else p.get("weekend_min_days", 15)
+        own = st.weekend_share(need)
         if own < 0 or own > p.get("weekend_self_max", 0.02):
             return []  # too little history, or the user does work weekends
         k = ctx["hour_class"]
         peer = ctx["hour_peer"].weekend_share(k, ctx.get("peer_min_days", 60))
         if peer < 0:
             return []
-        if peer > p.get("weekend_peer_max", 0.005) and st.ddays * peer < p.get("weekend_expected", 8.0):
+        if not first_remote and peer > p.get("weekend_peer_max", 0.005) and \
+                st.ddays * peer < p.get("weekend_expected", 8.0):
             return []  # weekend rota in the group: the user may just not have had their turn yet
         explanation = [item("weekend_activity_self", own, p.get("weekend_self_max", 0.02), "self"),
                        item("weekend_activity_peer", peer, p.get("weekend_peer_max", 0.005), "peer")]

@@ -726,6 +726,7 @@ class Engine:
                "peer_min_days": need,
                "score": score, "score_explanation": expl or [], "new_host": new_host,
                "seen_remote": bool(st.flags & 8), "seen_no_mfa": bool(st.flags & 16),
+               "remote_new_today": bool(st.flags & 64),
                "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,
                "dept_peer": gpeer,
                "employees_listed": bool(self.employee_records), "episode": episode,
@@ -742,6 +743,8 @@ class Engine:
                 hits.extend(found)
         if ok_event:  # session history for dormant_account: remote access, sessions without MFA
             if client.get("remote") is True:
+                if not st.flags & 8:
+                    st.flags |= 64  # today's remote access is the account's first (odd_hours)
                 st.flags |= 8
             if user.get("mfa") is False:
                 st.flags |= 16

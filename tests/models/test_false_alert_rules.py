@@ -520,6 +520,36 @@ def test_a_newcomer_to_a_weekend_department_is_not_odd_but_a_member_who_never_wo
     assert staff and "odd_hours" in _saturday(eng, loner, 6)
 
 
+def test_a_first_remote_session_on_a_weekend_is_odd_where_the_group_has_a_weekend_rota():
+    """A weekday-only member of a group with a weekend rota (one in four weekends each) works a
+    Saturday from home, a remote client the account never used: reported after two weeks of
+    weekdays. The same Saturday on site is the rota (no alert), and so is the remote one with
+    the rule off (weekend_remote_min_days 0)."""
+    home = {"ip": "203.0.113.9", "host": "home-pc", "remote": True}
+
+    def saturday(rules=None, client=None):
+        eng = Engine(rules)
+        _weekday_group(eng, "us", 8, 3, weekend_every=4)
+        who = user("uslone", "technologist", "us")
+        for d in [7 * w + dow for w in range(3) for dow in range(5)]:
+            for h in (8, 11, 14):
+                eng.process(event(f"lone-{d}-{h}", START + d * DAY + h * HOUR, who, patient=f"U{d}{h}",
+                                  study={"uid": f"u{d}{h}", "department": "us"}))
+        got = []
+        t = START + (7 * 3 + 5) * DAY + 10 * HOUR
+        for i in range(5):
+            extra = {"client": client} if client else {}
+            got += _detectors(eng, event(f"sat{i}", t + i * 60_000, who, patient=f"S{i}",
+                                         study={"uid": f"sat{i}", "department": "us"}, **extra))
+        return got
+
+    assert "odd_hours" in saturday(client=home)
+    assert "odd_hours" not in saturday()
+    rules = load_rules()
+    rules["detectors"]["odd_hours"]["params"]["weekend_remote_min_days"] = 0
+    assert "odd_hours" not in saturday(rules, client=home)
+
+
 def test_the_main_shift_of_a_site_far_from_utc_is_judged_at_night():
     """Events in UTC from a site at UTC-5: its day staff (08-17 local = 13-22 UTC) fall in the
     "evening" class and its night staff (22-05 local = 03-10 UTC) in the "day" class; the night
