@@ -191,9 +191,12 @@ class OddHours(Detector):
             return []  # weekend rota in the group: the user may just not have had their turn yet
         explanation = [item("weekend_activity_self", own, p.get("weekend_self_max", 0.02), "self"),
                        item("weekend_activity_peer", peer, p.get("weekend_peer_max", 0.005), "peer")]
+        if first_remote:
+            explanation.append(item("first_remote_access", 1, 0, "self"))
         score = 0.55 + 0.3 * (1 - min(peer / 0.3, 1.0))
         when = format_ms(ctx["ms"])[:16].replace("T", " ")
         summary = (f"{ctx['user_id']} made {n} accesses on a weekend ({when} UTC); they worked no "
                    f"weekend in their last {st.ddays} active days, and weekends are "
-                   f"{peer:.0%} of the working days of {self.who(ctx)}")
+                   f"{peer:.0%} of the working days of {self.who(ctx)}"
+                   + ("; from a remote client, the account's first remote access" if first_remote else ""))
         return [self.hit(score, summary, explanation)]

@@ -24,6 +24,11 @@ import orjson
 from streamer.paths import var_dir
 
 SEV_COLOR = {"low": "36", "medium": "33", "high": "31", "critical": "1;41"}
+# one partition: the demo's stream is scored in event-time order, as `streamer replay` scores a
+# file. With two, one partition's backlog of history could run days ahead of the other, and a
+# user's peers had no history yet when their injected incident was scored (the odd-hours victim
+# was then not judged)
+DEMO_PARTITIONS = 1
 INCIDENTS = ("odd_hours", "bulk_export", "patient_sweep", "failed_login_burst", "watchlist_patient",
              "missing_mfa")
 
@@ -38,7 +43,7 @@ def _worker_env(workdir: Path, bootstrap: str, roster: Path, watchlist: Path) ->
         "STREAMER_KAFKA_BOOTSTRAP": bootstrap,
         "STREAMER_TOPIC_PREFIX": "pacs.audit.",
         "STREAMER_APP_ID": "pacs-streamer-demo",
-        "STREAMER_TOPIC_PARTITIONS": "2",
+        "STREAMER_TOPIC_PARTITIONS": str(DEMO_PARTITIONS),
         "STREAMER_DATA_DIR": str(workdir / "worker"),
         "STREAMER_WORKER_WEB_PORT": "0",
         "STREAMER_CLICKHOUSE_TRANSPORT": "chdb",
@@ -226,7 +231,7 @@ def run_demo(*, duration: float = 90.0, speed: float = 120.0, users: int = 60, s
     with EmbeddedBroker(log_file=wd / "broker.log") as broker:
         print(f"embedded broker (Tansu) on {broker.bootstrap}; embedded ClickHouse in {wd / 'chdb'}")
         env = _worker_env(wd, broker.bootstrap, wd / "roster.csv", wd / "watchlist.csv")
-        ensure_topics(Settings(kafka_bootstrap=broker.bootstrap, topic_partitions=2))
+        ensure_topics(Settings(kafka_bootstrap=broker.bootstrap, topic_partitions=DEMO_PARTITIONS))
         log = open(wd / "worker.log", "wb")
         worker = subprocess.Popen([sys.executable, "-m", "streamer.cli", "worker", "--loglevel", "WARNING"],
                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

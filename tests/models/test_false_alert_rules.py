@@ -539,15 +539,17 @@ def test_a_first_remote_session_on_a_weekend_is_odd_where_the_group_has_a_weeken
         t = START + (7 * 3 + 5) * DAY + 10 * HOUR
         for i in range(5):
             extra = {"client": client} if client else {}
-            got += _detectors(eng, event(f"sat{i}", t + i * 60_000, who, patient=f"S{i}",
-                                         study={"uid": f"sat{i}", "department": "us"}, **extra))
-        return got
+            got += eng.process(event(f"sat{i}", t + i * 60_000, who, patient=f"S{i}",
+                                     study={"uid": f"sat{i}", "department": "us"}, **extra))[1]
+        return [a for a in got if a["detector"] == "odd_hours"]
 
-    assert "odd_hours" in saturday(client=home)
-    assert "odd_hours" not in saturday()
+    odd = saturday(client=home)
+    assert odd and "first remote access" in odd[0]["summary"]
+    assert "first_remote_access" in [e["feature"] for e in odd[0]["explanation"]]
+    assert not saturday()
     rules = load_rules()
     rules["detectors"]["odd_hours"]["params"]["weekend_remote_min_days"] = 0
-    assert "odd_hours" not in saturday(rules, client=home)
+    assert not saturday(rules, client=home)
 
 
 def test_the_main_shift_of_a_site_far_from_utc_is_judged_at_night():
