@@ -102,17 +102,19 @@ class Shared:
         first = studies.get(key)
         arrival = studies.get((study, "*"))
         if first is None:
-            if len(studies) >= self.STUDIES:
-                del studies[next(iter(studies))]
-            studies[key] = user
+            self._remember_study(key, user)
         if arrival is None:
-            if len(studies) >= self.STUDIES:
-                del studies[next(iter(studies))]
-            studies[(study, "*")] = (ms, user)
+            self._remember_study((study, "*"), (ms, user))
             age = -1
         else:
             age = ms - arrival[0] if arrival[1] != user and ms >= arrival[0] else -1
         return first is None or first == user, age
+
+    def _remember_study(self, key: tuple[int, str], value) -> None:
+        """Store `value` under `key` in `studies`, dropping the oldest key at the bound."""
+        if len(self.studies) >= self.STUDIES:
+            del self.studies[next(iter(self.studies))]
+        self.studies[key] = value
 
     def kind_exports(self, dept: str, kind: str) -> int:
         """Exports of the department to destinations of type `kind` so far (note_destination)."""
