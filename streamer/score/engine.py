@@ -691,9 +691,10 @@ class Engine:
         hour = (ms + off) // HOUR % 24  # local hour of day
         weekend = is_weekend(ms + off)  # on the site's clock
         shift = st.shift_class(self.profile_min_days)
-        # peers of the same shift class, else all members (more permissive): department, then role
+        # the department's members of the same shift class, else all its members, then the same
+        # for the role hospital-wide
         hpeer, k, need = rpeer, 3, self.peer_min_days
-        for hpeer, k in ((gpeer, shift), (rpeer, shift), (gpeer, 3), (rpeer, 3)):
+        for hpeer, k in ((gpeer, shift), (gpeer, 3), (rpeer, shift), (rpeer, 3)):
             if k >= 0 and hpeer.ddays[k] >= need:
                 break
         peer_share = hpeer.share(k, hour, need)

@@ -579,3 +579,42 @@ def test_the_main_shift_of_a_site_far_from_utc_is_judged_at_night():
         got += _detectors(eng, event(f"noon{i}", START + 31 * DAY + 15 * HOUR + i * 60_000, night_staff[0],
                                      patient=f"M{i}", study={"uid": f"m{i}", "department": "womens"}))
     assert "odd_hours" not in got
+
+
+def test_a_day_worker_at_night_is_judged_by_their_department_before_the_role_hospital_wide():
+    """The MR department works days and evenings, never at 01:00; too few of its members are
+    day class to make a class profile, so the department as a whole is the baseline, not the
+    technologists of the whole hospital, whose day-class members in radiography take night turns.
+    A day MR technologist at 01:00 is odd."""
+    eng = Engine()
+    mr_day = [user(f"md{i}", "technologist", "mr") for i in range(3)]
+    mr_eve = [user(f"me{i}", "technologist", "mr") for i in range(5)]
+    cr = [user(f"cr{i}", "technologist", "cr") for i in range(12)]
+    for d in range(12):
+        for u in mr_day:
+            _shift_views(eng, u, d, 8)
+        for u in mr_eve:
+            _shift_views(eng, u, d, 14)
+        for k, u in enumerate(cr):
+            _shift_views(eng, u, d, 8)
+            if d % 3 == k % 3:
+                _shift_views(eng, u, d, 1, hours=1)
+    assert eng.peers["technologist|mr"].ddays[0] < eng.peer_min_days  # no day-class profile
+    got = []
+    for i in range(6):
+        got += _detectors(eng, event(f"night{i}", START + 12 * DAY + HOUR + i * 120_000, mr_day[0],
+                                     patient=f"N{i}", study={"uid": f"n.{i}", "department": "mr"}))
+    assert "odd_hours" in got
+    night_cr = []
+    for i in range(6):  # a radiographer on their night turn is not
+        night_cr += _detectors(eng, event(f"crn{i}", START + 12 * DAY + HOUR + i * 120_000, cr[0],
+                                          patient=f"M{i}", study={"uid": f"m.{i}", "department": "cr"}))
+    assert "odd_hours" not in night_cr
+
+
+def _shift_views(eng, who, day, start_h, hours=8, step_min=30):
+    t = START + day * DAY + start_h * HOUR
+    for i in range(hours * 60 // step_min):
+        ms = t + i * step_min * 60_000
+        eng.process(event(f"{who['id']}-{ms}", ms, who, patient=f"{who['id']}P{i}",
+                          study={"uid": f"{who['id']}.{day}.{i}", "department": who["department"]}))
