@@ -14,9 +14,9 @@ from clickhouse_driver import Client
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
-from tests.integration.worker import WorkerProcess, wait_for, worker_env
+from tests.integration.worker import WorkerProcess, recent_hour_ms, wait_for, worker_env
 
-T0_MS = 1_796_025_600_000  # 2026-11-30T08:00:00Z
+T0_MS = recent_hour_ms()  # recent: the alerts of these tests must page (not resolve on arrival)
 ACTIVE = [f"user{i:02d}" for i in range(10)]
 
 

@@ -16,7 +16,8 @@ from kafka import KafkaProducer
 from streamer.alert.notify.webhook import verify
 from streamer.paths import schemas_dir
 from tests.integration.receiver import Recorder
-from tests.integration.worker import WorkerProcess, wait_for, worker_env
+from streamer.timeutil import format_ms
+from tests.integration.worker import WorkerProcess, recent_hour_ms, wait_for, worker_env
 
 pytestmark = [pytest.mark.kafka, pytest.mark.clickhouse, pytest.mark.slow]
 
@@ -60,9 +61,10 @@ def test_terminated_user_pages_once_with_signed_webhook(tmp_path, kafka_bootstra
                 120, what=lambda: worker.log_tail())
             producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
             ids = []
+            t0 = recent_hour_ms()  # a recent hour: an alert a day old resolves instead of paging
             for i in range(30):
                 user = "ghost" if i % 3 == 0 else "jdoe"
-                e = {"schema_version": 1, "event_id": f"al-{i}", "event_time": f"2026-11-30T10:{i:02d}:00.000Z",
+                e = {"schema_version": 1, "event_id": f"al-{i}", "event_time": format_ms(t0 + i * 60_000),
                      "action": "view", "outcome": "success",
                      "user": {"id": user, "roles": ["radiologist"], "department": "neuroradiology", "mfa": True},
                      "patient": {"id": f"MRN{i}"}, "study": {"uid": f"1.2.3.{i}", "department": "neuroradiology"}}

@@ -69,6 +69,15 @@ class WorkerProcess:
             return ""
 
 
+def recent_hour_ms(hours_back: int = 1) -> int:
+    """The start of the UTC hour `hours_back` hours before now, in epoch ms: the event time of
+    tests whose alerts must page. The alerting pipeline resolves an alert whose last event is
+    older than resolve_timeout (24 h) on the wall clock, so a fixed date in a test pages on the
+    day it was written and resolves on arrival a day later."""
+    hour = 3_600_000
+    return (int(time.time() * 1000) // hour - hours_back) * hour
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.5, what="condition"):
     """Poll `predicate` until truthy; `what` (text or a callable giving text) explains a time-out."""
     deadline = time.monotonic() + timeout
