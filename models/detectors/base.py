@@ -46,7 +46,7 @@ def excess_score(value: float, threshold: float) -> float:
 
 
 def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, key: str,
-                  scale: float = 1.0):
+                  scale: float = 1.0, light_ok: bool = True):
     """Compare ctx feature against the own and the peer baseline of `counter`.
 
     Returns None when normal, else (score, severity or None, explanation list). The limit is
@@ -58,12 +58,28 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     """
     value = ctx["features"][feature]
     minimum = p["minimum"].get(key)
-    if minimum is None or value < minimum:
+    if minimum is None:
+        return None
+    light = (p.get("light_minimum") or {}).get(key)
+    if light is not None and (not light_ok or scale != 1.0 or
+                              not set(p.get("light_roles", ())) & set(ctx["roles"])):
+        light = None
+    if value < (minimum if light is None else min(minimum, light)):
         return None
     k, factor = p["k"], p["factor"]
     st, peer = ctx["state"], ctx["peer"]
     s_typ, s_up, s_n = st.baseline(daily, counter, k)
     q_typ, q_up, q_n = peer.baseline(daily, counter, k)
+    if light is not None and st.n_days >= p.get("typical_min_days", 7) and \
+            q_n >= p["min_peer_hours"] / (24 if daily else 1) and \
+            0 < max(s_typ, q_typ) <= p.get("light_typical", 0):
+        # a light user of a light role, in a light group (a ward physician opening eight
+        # patients a day, like their colleagues): the floor meant for busy readers would hide a
+        # sweep of their own. Not for bursts in the care workflow (scale > 1), nor when the
+        # caller says the openings are not outside it (light_ok False)
+        minimum = light
+    if value < minimum:
+        return None
     uppers = []
     explanation = []
     if s_n >= p["min_self_hours"] / (24 if daily else 1):

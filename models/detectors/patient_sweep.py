@@ -50,9 +50,13 @@ class PatientSweep(Detector):
         in_care = bool(p.get("care_factor")) and n >= p.get("care_min_openings", 10) \
             and share >= p["care_share"]
         scale = p["care_factor"] if in_care else 1.0
+        # the light floor (light_minimum) is for openings mostly outside the care workflow, however
+        # few the recent ones: a ward physician's 60 patients of a round, all in a colleague's care
+        # and spread over the day, are work
+        light_ok = not p.get("care_factor") or share < p["care_share"]
         best = None
         for feature, daily, span in _CHECKS:
-            found = over_baseline(ctx, feature, C_PAT, daily, p, feature, scale)
+            found = over_baseline(ctx, feature, C_PAT, daily, p, feature, scale, light_ok)
             if found and (best is None or found[0] > best[0]):
                 best = found + (feature, span)
         if best is None:

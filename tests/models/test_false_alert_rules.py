@@ -193,11 +193,12 @@ def _light_history(eng, who, days=10):
                               patient=f"H{who['id']}{d}-{i}", study={"uid": f"h.{d}.{i}", "department": "er"}))
 
 
-def _burst(eng, who, prefix, t, n=200):
+def _burst(eng, who, prefix, t, n=200, step_ms=30_000, department="er"):
+    """n openings of new patients by who from t, one every step_ms: the detectors that fired."""
     got = []
     for i in range(n):
-        got += _detectors(eng, event(f"{prefix}{i}", t + i * 30_000, who, patient=f"{prefix}P{i}",
-                                     study={"uid": f"{prefix}.{i}", "department": "er"}))
+        got += _detectors(eng, event(f"{prefix}{i}", t + i * step_ms, who, patient=f"{prefix}P{i}",
+                                     study={"uid": f"{prefix}.{i}", "department": department}))
     return got
 
 
@@ -600,16 +601,9 @@ def test_a_day_worker_at_night_is_judged_by_their_department_before_the_role_hos
             if d % 3 == k % 3:
                 _shift_views(eng, u, d, 1, hours=1)
     assert eng.peers["technologist|mr"].ddays[0] < eng.peer_min_days  # no day-class profile
-    got = []
-    for i in range(6):
-        got += _detectors(eng, event(f"night{i}", START + 12 * DAY + HOUR + i * 120_000, mr_day[0],
-                                     patient=f"N{i}", study={"uid": f"n.{i}", "department": "mr"}))
-    assert "odd_hours" in got
-    night_cr = []
-    for i in range(6):  # a radiographer on their night turn is not
-        night_cr += _detectors(eng, event(f"crn{i}", START + 12 * DAY + HOUR + i * 120_000, cr[0],
-                                          patient=f"M{i}", study={"uid": f"m.{i}", "department": "cr"}))
-    assert "odd_hours" not in night_cr
+    assert "odd_hours" in _burst(eng, mr_day[0], "N", START + 12 * DAY + HOUR, 6, 120_000, "mr")
+    # a radiographer on their night turn is not
+    assert "odd_hours" not in _burst(eng, cr[0], "M", START + 12 * DAY + HOUR, 6, 120_000, "cr")
 
 
 def _shift_views(eng, who, day, start_h, hours=8, step_min=30):
@@ -618,3 +612,86 @@ def _shift_views(eng, who, day, start_h, hours=8, step_min=30):
         ms = t + i * step_min * 60_000
         eng.process(event(f"{who['id']}-{ms}", ms, who, patient=f"{who['id']}P{i}",
                           study={"uid": f"{who['id']}.{day}.{i}", "department": who["department"]}))
+
+
+def _rota(eng, days, *teams):
+    """Every member of every team (members, start hour) works an 8-hour shift each day."""
+    for d in range(days):
+        for members, start_h in teams:
+            for u in members:
+                _shift_views(eng, u, d, start_h)
+
+
+def test_a_day_class_member_at_night_is_judged_where_most_of_the_department_works_nights():
+    """An emergency department whose technologists are mostly on nights: the night shift is
+    its main class, and 03:00 is within that shift's core hours. That exempts its evening staff
+    at those hours, not a day technologist, who never works then and whose day-class colleagues
+    never do either (var/heldout M: a day technologist at 03:27 went unreported)."""
+    eng = Engine()
+    nights = [user(f"tn{i}", "technologist", "ed") for i in range(12)]
+    days = [user(f"td{i}", "technologist", "ed") for i in range(8)]
+    _rota(eng, 14, (nights, 22), (days, 8))
+    gp = eng.peers["technologist|ed"]
+    assert max((0, 1, 2), key=lambda c: gp.ddays[c]) == 2  # the night shift is the main class
+    assert gp.ddays[0] >= eng.peer_min_days  # and the day class has its own profile
+    assert eng.user_state("td0").shift_class(5) == 0
+    assert "odd_hours" in _burst(eng, days[0], "D", START + 14 * DAY + 3 * HOUR, 6, 120_000, "ed")
+    assert "odd_hours" not in _burst(eng, nights[0], "E", START + 14 * DAY + 3 * HOUR, 6, 120_000, "ed")  # at work
+
+
+def test_a_light_physicians_sweep_is_judged_below_the_floor_of_busy_readers():
+    """Ward physicians open a handful of patients a day, like their colleagues. One of them
+    opening 60 patients nobody in their department is caring for, over three hours (20 an hour),
+    stays under the floors meant for busy readers (40 an hour, 100 a day); the light floor
+    (light_minimum, for light_roles whose typical day and group's are at most light_typical)
+    reports it. A busy reader's group, and roles outside light_roles, keep the usual floor."""
+    def run(light: bool, role: str = "referring_physician", per_day: int = 6) -> list[str]:
+        rules = load_rules()
+        if not light:
+            rules["detectors"]["patient_sweep"]["params"].pop("light_minimum")
+        eng = Engine(rules)
+        ward = [user(f"w{i}", role, "ward") for i in range(4)]
+        for d in range(12):
+            for u in ward:
+                for i in range(per_day):
+                    eng.process(event(f"{u['id']}-{d}-{i}", START + d * DAY + 9 * HOUR + i * 1_200_000,
+                                      u, patient=f"{u['id']}P{d}-{i}",
+                                      study={"uid": f"{u['id']}.{d}.{i}", "department": "chest"}))
+        return _burst(eng, ward[0], "ED", START + 12 * DAY + 9 * HOUR, 60, 180_000, "chest")
+
+    assert "patient_sweep" in run(True)
+    assert "patient_sweep" not in run(False)
+    assert "patient_sweep" not in run(True, "radiologist", per_day=30)  # a reader's day: not light
+    assert "patient_sweep" not in run(True, "technologist")  # not a light role
+
+
+def test_a_light_physicians_round_in_the_care_workflow_stays_under_the_usual_floor():
+    """The light floor is for openings outside the care workflow. A ward physician's round of 55
+    patients their colleagues are caring for, and the next morning's first patient after the
+    night, when the decayed count of recent openings says little about the care share (but the
+    share is still all in care), are work (var/heldout O, J: 60-67 patients, all in care)."""
+    def run(light_ok_rule: bool) -> list[str]:
+        eng = Engine()
+        ward = [user(f"w{i}", "referring_physician", "ward") for i in range(4)]
+        nurse = user("tech0", "technologist", "ward")
+        for d in range(12):
+            for u in ward:
+                for i in range(6):
+                    eng.process(event(f"{u['id']}-{d}-{i}", START + d * DAY + 9 * HOUR + i * 1_200_000,
+                                      u, patient=f"{u['id']}P{d}-{i}",
+                                      study={"uid": f"{u['id']}.{d}.{i}", "department": "ward"}))
+        det = next(d for d in eng.detectors if d.name == "patient_sweep")
+        if not light_ok_rule:
+            det.params["care_factor"] = 0  # no care workflow: every opening looks like a sweep
+        got = []
+        t = START + 12 * DAY + 12 * HOUR
+        for i in range(56):  # 12:00-16:30, and 10:00 the next morning
+            ms = t + i * 300_000 if i < 55 else START + 13 * DAY + 10 * HOUR
+            eng.process(event(f"c{i}", ms - 1_200_000, nurse, patient=f"R{i}",
+                              study={"uid": f"r.{i}", "department": "ward"}))
+            got += _detectors(eng, event(f"r{i}", ms, ward[0], patient=f"R{i}",
+                                         study={"uid": f"r.{i}", "department": "ward"}))
+        return got
+
+    assert "patient_sweep" not in run(True)
+    assert "patient_sweep" in run(False)  # the same volume outside the care workflow is judged
