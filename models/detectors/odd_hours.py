@@ -26,6 +26,13 @@ Evidence, in order (the engine computes both features, see models/features.py):
   * weekends (`weekend`): the user's share of active days that fell on a weekend against the
     group's share of member-days (see OddHours.weekend); a weekend session from a remote client
     the account never used before is judged on fewer days and whatever the group's rota.
+  * evenings the role works hospital-wide (`role_hours`, OddHours.role_evening).
+  * a change window (`ticket_keys`, `ticket_hours`): an event of the user's whose detail names an
+    approved change (as config_change reads it) opens a window of `ticket_hours` (renewed by each
+    such event) in which their activity is planned maintenance, not odd hours. The ticket is
+    what the PACS recorded; config_change and the other detectors still judge the changes.
+    The window is process memory (Shared.tickets): after a restart it is reopened by the
+    window's next ticketed event.
 A user without a profile whose group has too little history is not judged. Fires once the hour
 holds `min_events` record accesses (views, exports, or distinct patients of queries and other
 actions), not on a stray login.
@@ -34,7 +41,7 @@ actions), not on a stray login.
 from __future__ import annotations
 
 from models.detectors.base import Detector, item
-from models.features import C_EXP, C_PAT, C_VIEW, SHIFT_CLASSES, PeerStats
+from models.features import C_EXP, C_PAT, C_VIEW, HOUR, SHIFT_CLASSES, PeerStats
 from streamer.timeutil import format_ms
 
 
@@ -64,6 +71,28 @@ class OddHours(Detector):
         row, h = gp.dhours[main], ctx["hour"]
         near = [max(row[i - 1], row[i], row[(i + 1) % 24]) for i in range(24)]
         return near[h] >= self.params["group_usual"] * max(near) > 0
+
+    def role_evening(self, ctx: dict) -> bool:
+        """True at an evening hour (`role_hours`, the site's clock) that the user's role works
+        hospital-wide: the role's members of the user's shift class (else all of them) are active
+        within +-1 h on more than `peer_max` of their member-days, at least `pattern_members` of
+        them. The department comes first for the hours of the night (a day MR technologist at
+        01:00 is odd even where radiographers take night turns), but one department is too few
+        people to call an evening odd: physicians look at results from home after their clinics,
+        technologists finish late lists, in every department, on some evenings."""
+        p = self.params
+        hours = p.get("role_hours")
+        rp = ctx.get("role_peer")
+        if not hours or ctx["hour"] not in hours or rp is None or rp is ctx["hour_peer"]:
+            return False
+        need, k = ctx["peer_min_days"], ctx["shift"]
+        for cls in (k, 3):
+            if cls >= 0 and rp.ddays[cls] >= need:
+                if rp.share(cls, ctx["hour"], need) <= p["peer_max"]:
+                    return False
+                members = rp.hour_members(cls, ctx["hour"], 1, 1)
+                return members < 0 or members >= p.get("pattern_members", 0)
+        return False
 
     def staffed(self, ctx: dict, own: float) -> bool:
         """True when the user's department works this hour (-1 h .. +1 h) on at least
@@ -118,11 +147,18 @@ class OddHours(Detector):
         return st.own_share(start, 1) >= self.params.get("overtime_from", 0.3)
 
     def evaluate(self, ctx: dict) -> list[dict]:
+        p = self.params
+        keys = p.get("ticket_keys")
+        if keys and ctx["outcome"] == "success":
+            detail = ctx["event"].get("detail")
+            if type(detail) is dict and any(detail.get(k) for k in keys):
+                ctx["shared"].note_ticket(ctx["user_id"], ctx["ms"] + p.get("ticket_hours", 2) * HOUR)
         acc = ctx["state"].hour_acc
         n = max(acc[C_VIEW] + acc[C_EXP], acc[C_PAT])
-        p = self.params
         if n < p["min_events"] or ctx["late"]:
             return []
+        if keys and ctx["shared"].ticket_until(ctx["user_id"]) >= ctx["ms"]:
+            return []  # a ticketed change window: planned maintenance
         return self.night(ctx, n) or (self.weekend(ctx, n) if ctx.get("weekend") else [])
 
     def who(self, ctx: dict) -> str:
@@ -145,6 +181,8 @@ class OddHours(Detector):
             return []  # routine for the peers
         if self.group_usual(ctx):
             return []  # the department's working day: not odd for its evening or night staff
+        if self.role_evening(ctx):
+            return []  # an evening hour the role works across the hospital
         if self.staffed(ctx, own):
             return []  # a department open at this hour, and too little own history to tell
         if own >= 0 and self.overtime(ctx):

@@ -57,7 +57,8 @@ class Shared:
     which export destination (per department and hospital-wide). Bounded (LIMIT keys each)."""
 
     __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_kinds", "dept_first_ms", "sprays",
-                 "care", "start_ms", "surnames", "named", "practice", "watch_pairs", "studies")
+                 "care", "start_ms", "surnames", "named", "practice", "watch_pairs", "studies",
+                 "tickets")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
@@ -90,6 +91,9 @@ class Shared:
         # process, and (study hash, "*") -> (ms, user hash) of its first touch by anyone (its
         # arrival); oldest first
         self.studies: dict[tuple[int, str], int | tuple[int, int]] = {}
+        # user -> end (ms) of the change window their last event with an approved change ticket
+        # opened (odd_hours: planned maintenance at night); oldest first
+        self.tickets: dict[str, int] = {}
 
     def note_study(self, study: int, role: str, user: int, ms: int = 0) -> tuple[bool, int]:
         """Record that `user` (role `role`) touched `study` at `ms`. Returns (first, age): first is
@@ -258,6 +262,16 @@ class Shared:
 
     def grant_for(self, user_id: str) -> tuple[int, str, str] | None:
         return self.grants.get(user_id)
+
+    def note_ticket(self, user_id: str, until_ms: int) -> None:
+        self.tickets.pop(user_id, None)
+        self.tickets[user_id] = until_ms
+        if len(self.tickets) > self.LIMIT:
+            del self.tickets[next(iter(self.tickets))]
+
+    def ticket_until(self, user_id: str) -> int:
+        """End (ms) of the user's change window, 0 without one."""
+        return self.tickets.get(user_id, 0)
 
 
 class Engine:
@@ -731,7 +745,7 @@ class Engine:
                "seen_remote": bool(st.flags & 8), "seen_no_mfa": bool(st.flags & 16),
                "remote_new_today": bool(st.flags & 64),
                "obs_start": obs_start, "group_peer": gpeer if gpeer.ddays[3] >= need else rpeer,
-               "dept_peer": gpeer,
+               "dept_peer": gpeer, "role_peer": rpeer,
                "employees_listed": bool(self.employee_records), "episode": episode,
                "study_first": study_first, "study_age_ms": study_age, "fresh_first": fresh_first,
                "fresh_habit": habit, "trail": trail}

@@ -695,3 +695,54 @@ def test_a_light_physicians_round_in_the_care_workflow_stays_under_the_usual_flo
 
     assert "patient_sweep" not in run(True)
     assert "patient_sweep" in run(False)  # the same volume outside the care workflow is judged
+
+
+def test_an_evening_the_role_works_across_the_hospital_is_not_odd_in_a_department_that_does_not():
+    """Physicians of other departments look at results from home at 20:00 on some evenings; the
+    neurology physicians never have. A neurology physician at 20:00 is not at an odd hour (one
+    department is too few people to call an evening odd); at 01:00, which neither the department
+    nor the role works, they are (role_hours covers evenings only)."""
+    def run(role_hours: list[int], hour: int) -> list[str]:
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["role_hours"] = role_hours
+        eng = Engine(rules)
+        neuro = [user(f"nr{i}", "referring_physician", "neurology") for i in range(6)]
+        others = [user(f"ot{i}", "referring_physician", f"dept{i % 4}") for i in range(16)]
+        for d in range(14):
+            for u in neuro + others:
+                _shift_views(eng, u, d, 8)
+            for k, u in enumerate(others):
+                if (d + k) % 3 == 0:  # an evening check from home on every third day
+                    _shift_views(eng, u, d, 20, hours=1)
+        return _burst(eng, neuro[0], "E", START + 14 * DAY + hour * HOUR, 6, 120_000, "neurology")
+
+    assert "odd_hours" in run([], 20)  # judged by the department alone: odd
+    assert "odd_hours" not in run([18, 19, 20, 21], 20)
+    assert "odd_hours" in run([18, 19, 20, 21], 1)
+
+
+def test_a_ticketed_change_window_at_night_is_planned_maintenance():
+    """A PACS administrator who works days changes the configuration at 23:00 under an approved
+    change ticket, then moves 40 old studies to the archive tier: planned maintenance, not odd
+    hours (ticket_keys, ticket_hours). The same night's work without a ticket is odd, and so is
+    the next night's, hours after the window closed."""
+    def run(ticket: str | None, next_night: bool = False) -> list[str]:
+        eng = Engine()
+        admins = [user(f"ad{i}", "system_administrator", "informatics") for i in range(6)]
+        for d in range(14):
+            for u in admins:
+                _shift_views(eng, u, d, 8)
+        t = START + 14 * DAY + 23 * HOUR
+        detail = {"setting": "archive.tier_policy"} | ({"change_ticket": ticket} if ticket else {})
+        got = _detectors(eng, event("cfg", t, admins[0], "config_change", detail=detail))
+        if next_night:
+            t += DAY
+        for i in range(40):
+            got += _detectors(eng, event(f"ar{i}", t + 60_000 + i * 20_000, admins[0], "archive",
+                                         patient=f"OLD{i}", study={"uid": f"old.{i}", "department": "ct"},
+                                         detail={"tier": "deep_archive"}))
+        return got
+
+    assert "odd_hours" not in run("CHG0042")
+    assert "odd_hours" in run(None)
+    assert "odd_hours" in run("CHG0042", next_night=True)
