@@ -21,7 +21,8 @@ patient (care episodes), the first user of each study per role and each study's 
 (`Shared`). With several
 workers each sees the users of its partitions.
 
-Clock. Event time drives windows, decay and incidents; `clock` (ms) only stamps `updated_time`.
+Clock. Event time drives windows, decay and incidents; `clock` (ms) only stamps `updated_time` and
+an alert's `detected_at` (when it was first raised; event time without a clock).
 """
 
 from __future__ import annotations
@@ -835,7 +836,8 @@ class Engine:
                 inc = st.incidents[det] = {
                     "id": alert_id(uid, det, ms), "first": ms, "last": ms, "ids": [], "count": 0,
                     "score": 0.0, "severity": "low", "detectors": [], "group": group,
-                    "role": roles[0] if roles else "unknown", "dept": dept}
+                    "role": roles[0] if roles else "unknown", "dept": dept,
+                    "raised": self.clock() if self.clock else ms}
             inc["first"] = min(inc["first"], ms)
             inc["last"] = max(inc["last"], ms)
             ids = inc["ids"]
@@ -866,7 +868,9 @@ class Engine:
             "explanation": inc["explanation"],
             "labels": {"user_id": uid, "detector": det, "severity": inc["severity"],
                        "department": inc["dept"], "role": inc["role"], "peer_group": inc["group"]},
-            "status": status, "updated_time": format_ms(now), "peer_group": inc["group"],
+            "status": status, "updated_time": format_ms(now),
+            # first raised (an incident kept from an older state: its first event)
+            "detected_at": format_ms(inc.get("raised", inc["first"])), "peer_group": inc["group"],
             "detectors": inc["detectors"], "incident": inc["id"][:12],
         }
 

@@ -13,7 +13,7 @@ ADMIN = user("adm1", "system_administrator", "it")
 RAD = user("r1", "radiologist", "neuroradiology", name="Jane Doe")
 ALERT_KEYS = {"alert_id", "user_id", "detector", "severity", "score", "risk", "event_ids",
               "first_event_time", "last_event_time", "summary", "explanation", "labels", "status",
-              "updated_time", "peer_group", "detectors", "incident", "event_count"}
+              "updated_time", "peer_group", "detectors", "incident", "event_count", "detected_at"}
 ENRICH_KEYS = {"peer_group", "features", "anomaly_score", "model_version", "detectors", "risk",
                "severity", "expected"}
 
@@ -30,6 +30,9 @@ def test_incident_grows_under_one_id_then_resolves():
     last = out[-1][0]
     assert set(last) == ALERT_KEYS and last["event_ids"] == ["c0", "c1", "c2"]
     assert last["status"] == "firing" and last["labels"]["role"] == "system_administrator"
+    # raised at the first change; the alert grew until the third: time to detect is 0, not 2 min
+    assert last["detected_at"] == out[0][0]["detected_at"] == out[0][0]["updated_time"] == \
+        last["first_event_time"] and last["updated_time"] == last["last_event_time"] != last["detected_at"]
     assert engine.flush(START + 10 * 60_000) == []
     resolved = engine.flush(START + 3 * HOUR)
     assert [a["status"] for a in resolved] == ["resolved"] and resolved[0]["alert_id"] in ids
