@@ -54,14 +54,15 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     once there is enough own history; for daily values also `typical_ratio_day` x the own typical
     day once the user has `typical_min_days` days, if lower), never below `minimum`; without
     enough history the `cold` limit applies; the `ceiling` always fires (critical). `scale`
-    multiplies the limit (not the ceiling) when the caller has reasons to expect more.
+    multiplies the limit (not the ceiling) when the caller has reasons to expect more (> 1) or
+    less (< 1: only against a baseline, not the cold limit, and never below `minimum`).
     """
     value = ctx["features"][feature]
     minimum = p["minimum"].get(key)
     if minimum is None:
         return None
     light = (p.get("light_minimum") or {}).get(key)
-    if light is not None and (not light_ok or scale != 1.0 or
+    if light is not None and (not light_ok or scale > 1.0 or
                               not set(p.get("light_roles", ())) & set(ctx["roles"])):
         light = None
     if value < (minimum if light is None else min(minimum, light)):
@@ -97,7 +98,10 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
         # log-space upper bound; `ratio` x their typical day is far from that habit anyway (days
         # only: a typical hour, idle hours included, says little about a busy one)
         limit = min(limit, max(minimum, ratio * s_typ))
-    limit *= scale
+    if scale >= 1.0:
+        limit *= scale
+    elif uppers:  # a tighter limit against a baseline (not the cold limit), never below the floor
+        limit = max(limit * scale, minimum)
     ceiling = p["ceiling"].get(key)
     if ceiling is not None and value >= ceiling:
         explanation.append(item(feature, value, ceiling, "rule"))

@@ -49,7 +49,16 @@ class PatientSweep(Detector):
         share, n = ctx["state"].care_share()
         in_care = bool(p.get("care_factor")) and n >= p.get("care_min_openings", 10) \
             and share >= p["care_share"]
-        scale = p["care_factor"] if in_care else 1.0
+        # and the reverse: when almost none of the recent openings are in a care episode
+        # (at most `out_share`) and the day's records came fast (the last hour holds at least
+        # `out_burst` of the day's), the records are nobody's current patients, opened in a
+        # burst, and the limits are `out_factor` x lower (never below the floor). A long busy
+        # day spreads its patients over many hours
+        f = ctx["features"]
+        out_care = bool(p.get("out_factor")) and n >= p.get("care_min_openings", 10) \
+            and share <= p.get("out_share", 0.0) \
+            and f["patients_1h"] >= p.get("out_burst", 0.0) * f["patients_24h"]
+        scale = p["care_factor"] if in_care else (p["out_factor"] if out_care else 1.0)
         # the light floor (light_minimum) is for openings mostly outside the care workflow, however
         # few the recent ones: a ward physician's 60 patients of a round, all in a colleague's care
         # and spread over the day, are work

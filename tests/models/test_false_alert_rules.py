@@ -746,3 +746,34 @@ def test_a_ticketed_change_window_at_night_is_planned_maintenance():
     assert "odd_hours" not in run("CHG0042")
     assert "odd_hours" in run(None)
     assert "odd_hours" in run("CHG0042", next_night=True)
+
+
+def test_a_burst_of_patients_nobody_is_caring_for_is_judged_on_half_the_limits():
+    """Technologists whose days hold a batch hour of 30 patients: 60 patients in an hour is
+    within 2.5 x their hourly habit. When almost none of those patients are in anyone's care and
+    they come in a burst, the limits are halved (out_share, out_factor, out_burst: var/heldout3 P's
+    technologist browsing 145 patients across departments in 2 h). A long day of as many
+    patients spread over ten hours is not a burst, and the same hour is not judged that way
+    with out_factor off."""
+    def run(out: bool, per_hour: int, hours: int, burst: bool = True) -> list[str]:
+        rules = load_rules()
+        if not out:
+            rules["detectors"]["patient_sweep"]["params"].pop("out_factor")
+        if not burst:
+            rules["detectors"]["patient_sweep"]["params"].pop("out_burst")
+        eng = Engine(rules)
+        techs = [user(f"xr{i}", "technologist", "xr") for i in range(6)]
+        for d in range(14):
+            for u in techs:
+                t = START + d * DAY + 8 * HOUR
+                for i in range(24 + 30):  # three an hour for eight hours, then a batch hour of 30
+                    ms = t + (i * 20 * 60_000 if i < 24 else 8 * HOUR + (i - 24) * 60_000)
+                    eng.process(event(f"{u['id']}-{d}-{i}", ms, u, patient=f"{u['id']}P{d}-{i}",
+                                      study={"uid": f"{u['id']}.{d}.{i}", "department": "xr"}))
+        return _burst(eng, techs[0], "B", START + 14 * DAY + 8 * HOUR, per_hour * hours,
+                      3_600_000 // per_hour, "xr")
+
+    assert "patient_sweep" in run(True, 60, 1)
+    assert "patient_sweep" not in run(False, 60, 1)
+    assert "patient_sweep" not in run(True, 20, 10)  # a long day of 200: not a burst
+    assert "patient_sweep" in run(True, 20, 10, burst=False)  # which out_burst tells apart
