@@ -177,7 +177,11 @@ class OddHours(Detector):
         k = ctx["hour_class"]
         hp = ctx["hour_peer"]
         pattern = self.pattern(ctx)
-        if peer > p["peer_max"] and pattern:
+        # a day-class user judged against the department's members of every class (too few of
+        # their own class for a profile), at night: the department's night readers make the hour
+        # look routine, but for the user it is a rota they may not be on; judged as one below
+        mixed = k == 3 and ctx["shift"] == 0 and ctx["hour"] in p.get("mixed_rota_hours", ())
+        if peer > p["peer_max"] and pattern and not mixed:
             return []  # routine for the peers
         if self.group_usual(ctx):
             return []  # the department's working day: not odd for its evening or night staff

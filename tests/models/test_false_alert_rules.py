@@ -777,3 +777,24 @@ def test_a_burst_of_patients_nobody_is_caring_for_is_judged_on_half_the_limits()
     assert "patient_sweep" not in run(False, 60, 1)
     assert "patient_sweep" not in run(True, 20, 10)  # a long day of 200: not a burst
     assert "patient_sweep" in run(True, 20, 10, burst=False)  # which out_burst tells apart
+
+
+def test_a_day_reader_at_night_in_a_department_of_night_readers_is_judged_as_off_the_rota():
+    """Two day radiologists are too few for a day-class profile, so their department's members
+    of every class are the baseline: three night readers, who work 03:00 every night. A day
+    radiologist at 03:00, never at night in 14 days where a member of that rota would have worked
+    it twice, is at an odd hour (mixed_rota_hours; var/heldout Q); with the option off the night
+    readers made it routine. A night reader at that hour is at work."""
+    def run(hours: list[int], who: int) -> list[str]:
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["mixed_rota_hours"] = hours
+        eng = Engine(rules)
+        nights = [user(f"nn{i}", "radiologist", "onc") for i in range(3)]
+        days = [user(f"dd{i}", "radiologist", "onc") for i in range(2)]
+        _rota(eng, 14, (nights, 22), (days, 8))
+        assert eng.peers["radiologist|onc"].ddays[0] < eng.peer_min_days  # no day-class profile
+        return _burst(eng, (days + nights)[who], "N", START + 14 * DAY + 3 * HOUR, 6, 120_000, "onc")
+
+    assert "odd_hours" in run([22, 23, 0, 1, 2, 3, 4, 5], 0)
+    assert "odd_hours" not in run([], 0)
+    assert "odd_hours" not in run([22, 23, 0, 1, 2, 3, 4, 5], 2)
