@@ -119,6 +119,13 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     return excess_score(value, limit), None, explanation
 
 
+def names_ticket(event: dict, keys) -> bool:
+    """True when the event's detail names an approved change under one of `keys` (config_change,
+    and odd_hours' change windows)."""
+    detail = event.get("detail")
+    return type(detail) is dict and any(detail.get(k) for k in keys)
+
+
 def group_practice(ctx: dict, p: dict, daily: bool) -> bool:
     """True when at least `group_peak_members` other members of the user's role + department
     have each exported 1 / `group_peak_factor` of the studies the user exported this clock hour

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.detectors.base import Detector, item
+from models.detectors.base import Detector, item, names_ticket
 
 
 class ConfigChange(Detector):
@@ -12,9 +12,9 @@ class ConfigChange(Detector):
     def evaluate(self, ctx: dict) -> list[dict]:
         if ctx["outcome"] != "success":
             return []
-        detail = ctx["event"].get("detail") or {}
-        if any(detail.get(k) for k in self.params.get("ticket_keys", ())):
+        if names_ticket(ctx["event"], self.params.get("ticket_keys", ())):
             return []
+        detail = ctx["event"].get("detail") or {}
         what = detail.get("setting") or detail.get("object") or "a setting"
         summary = f"{ctx['user_id']} changed PACS configuration ({what}) without a change ticket"
         return [self.hit(0.6, summary, [item("config_change", 1, 0, "rule")])]

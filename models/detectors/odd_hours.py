@@ -40,7 +40,7 @@ actions), not on a stray login.
 
 from __future__ import annotations
 
-from models.detectors.base import Detector, item
+from models.detectors.base import Detector, item, names_ticket
 from models.features import C_EXP, C_PAT, C_VIEW, HOUR, SHIFT_CLASSES, PeerStats
 from streamer.timeutil import format_ms
 
@@ -149,10 +149,8 @@ class OddHours(Detector):
     def evaluate(self, ctx: dict) -> list[dict]:
         p = self.params
         keys = p.get("ticket_keys")
-        if keys and ctx["outcome"] == "success":
-            detail = ctx["event"].get("detail")
-            if type(detail) is dict and any(detail.get(k) for k in keys):
-                ctx["shared"].note_ticket(ctx["user_id"], ctx["ms"] + p.get("ticket_hours", 2) * HOUR)
+        if keys and ctx["outcome"] == "success" and names_ticket(ctx["event"], keys):
+            ctx["shared"].note_ticket(ctx["user_id"], ctx["ms"] + p.get("ticket_hours", 2) * HOUR)
         acc = ctx["state"].hour_acc
         n = max(acc[C_VIEW] + acc[C_EXP], acc[C_PAT])
         if n < p["min_events"] or ctx["late"]:
