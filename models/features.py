@@ -24,9 +24,11 @@ flagged anomalous: anomalies never train the baseline.
 Working hours. When a calendar day closes, its active hours (a 24-bit mask) train the user's
 hour-of-day profile: per hour, the number of active days on which the user worked then (halved
 when 64 days are reached, so it follows shift changes). A day on which odd_hours fired does not
-train it. The user's shift class (day, evening, night) is the circular mean of that profile; the peer
-group keeps the same profile per shift class (and over all members), so "a day-shift technologist
-at 03:00" is judged against day-shift technologists of the department, not the night shift.
+train it, unless the user's previous active day was one too (a second night in a row is a new
+shift, not a second intrusion). The user's shift class (day, evening, night) is the circular
+mean of that profile; the peer group keeps the same profile per shift class (and over all
+members), so "a day-shift technologist at 03:00" is judged against day-shift technologists of
+the department, not the night shift.
 
 Serialised form (`to_bytes`): a fixed struct header, raw arrays (C speed both ways), a JSON tail for
 open incidents, LZ4-compressed (a few microseconds each way); typically 1.0-1.5 KB for a busy user
@@ -133,6 +135,12 @@ class UserState:
                  "care_n", "care_in", "care_ms", "ret_ms", "ret_gap", "ret_span", "ret_n", "ret_code",
                  "peaks", "opens", "fresh_opens", "incidents")
 
+    # a day on which odd_hours fired trains the working-hours profile when the user's previous
+    # active day was such a day too (flag 128): a user who moved to nights is reported on their
+    # first two nights, not on every night for ever (var/heldout3 K: a technologist moved to
+    # nights, 12 alerts on 12 nights). False: flagged days never train
+    LEARN_REPEATED_ODD = True
+
     def __init__(self) -> None:
         self.heads = [-1, -1, -1]
         self.rings = [_zeros(n * NC) for _, n in RINGS]
@@ -164,7 +172,8 @@ class UserState:
         self.risk = 0.0
         self.risk_ms = 0
         self.flags = 0  # 1: current hour anomalous, 2: current day anomalous, 4: odd hours today,
-        # 8: seen remote, 16: seen without MFA, 64: today's remote access was the first ever
+        # 8: seen remote, 16: seen without MFA, 64: today's remote access was the first ever,
+        # 128: odd hours fired on the previous active day
         self.score = 0.0
         self.sig = 0
         self.break_glass_ms = 0
@@ -228,8 +237,11 @@ class UserState:
         if did != self.day_id:
             if self.day_id >= 0:
                 closed_d = self.day_acc
-                if not flags & 4 and self.hmask:
+                # a day odd_hours fired on trains the profile only when the user's previous
+                # active day was one too: the second such day in a row is a new shift
+                if self.hmask and (not flags & 4 or (flags & 128 and self.LEARN_REPEATED_ODD)):
                     self.learn_hours(self.hmask)
+                self.flags = (self.flags & ~128) | (128 if flags & 4 else 0)
             self.day_acc = _zeros(NC)
             self.day_id = did
             self.hmask = 0
@@ -753,6 +765,18 @@ class PeerStats:
         if self.n_cdays[3] < min_days or not n:
             return -1.0
         row = self.cdays[cls]
+        return min(max(row[(hour + d) % 24] for d in range(-before, after + 1)) / n, 1.0)
+
+    def member_share(self, cls: int, hour: int, before: int = 2, after: int = 1) -> float:
+        """Share of the member-days of class `cls` active at the busiest hour from `before` hours
+        before this hour to `after` hours after it: how often a typical member works then. With
+        one member covering each night it equals day_share / members per day; a rota that puts
+        two or three members on every night (rotating radiographers: days, evenings, nights)
+        gives each of them that many more nights. 0 without member-days."""
+        n = self.ddays[cls]
+        if not n:
+            return 0.0
+        row = self.dhours[cls]
         return min(max(row[(hour + d) % 24] for d in range(-before, after + 1)) / n, 1.0)
 
     def share(self, cls: int, hour: int, min_days: int) -> float:

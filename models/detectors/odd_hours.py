@@ -126,6 +126,20 @@ class OddHours(Detector):
             self.params.get("peer_days_after", 1))
         return members < 0 or members >= need
 
+    def off_rotation(self, ctx: dict, own: float) -> bool:
+        """True when the user's class works this night hour (`rota_member_hours`) as a rotation
+        the user is not on: a typical member works it on a share of their days (member-days at
+        this very hour) that is a minority (at most `rota_member_max`: not the class's working
+        day) but would have given the user at least `rota_member_expected` such days by now, and
+        the user had none. Rotating radiographers (days, evenings, nights) are the day class with their
+        colleagues who never work nights; their nights made 01:00 routine for everyone of it."""
+        p = self.params
+        need = p.get("rota_member_expected", 0.0)
+        if not need or own != 0.0 or ctx["hour"] not in p.get("rota_member_hours", ()):
+            return False
+        share = ctx["hour_peer"].member_share(ctx["hour_class"], ctx["hour"], 0, 0)
+        return share <= p.get("rota_member_max", 1.0) and ctx["state"].ddays * share >= need
+
     def overtime(self, ctx: dict) -> bool:
         """True when the user worked each of the `overtime_hours` hours before this one today
         without a break, in a run that began at an hour of their own working day (an hour they
@@ -179,7 +193,7 @@ class OddHours(Detector):
         # their own class for a profile), at night: the department's night readers make the hour
         # look routine, but for the user it is a rota they may not be on; judged as one below
         mixed = k == 3 and ctx["shift"] == 0 and ctx["hour"] in p.get("mixed_rota_hours", ())
-        if peer > p["peer_max"] and pattern and not mixed:
+        if peer > p["peer_max"] and pattern and not mixed and not self.off_rotation(ctx, own):
             return []  # routine for the peers
         if self.group_usual(ctx):
             return []  # the department's working day: not odd for its evening or night staff
@@ -196,8 +210,15 @@ class OddHours(Detector):
         if days > p["peer_days"] and pattern:
             # the group covers this hour on many days (an on-call rota): routine for a member,
             # unless the user's own days show they are not on it
+            # a typical member's nights at this hour: the nights covered shared among the
+            # members working each day, or, where several members are on every night (a
+            # rotation through days, evenings and nights), the members' own share of such days
             per_day = hp.ddays[k] / hp.n_cdays[k] if hp.n_cdays[k] else 0.0
-            expected = ctx["state"].ddays * days / max(per_day, 1.0)
+            share = days / max(per_day, 1.0)
+            if p.get("rota_member_share", True):
+                share = max(share, hp.member_share(k, ctx["hour"], p.get("peer_days_before", 2),
+                                                   p.get("peer_days_after", 1)))
+            expected = ctx["state"].ddays * share
             if own != 0.0 or expected < p["rota_expected"]:
                 return []
         explanation = [item("hour_activity_peer", peer, p["peer_max"], "peer")]

