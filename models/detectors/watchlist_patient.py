@@ -23,10 +23,6 @@ study is fresh, its arrival (first touch by another user: the acquiring technolo
 at most `fresh_hours` before. The first radiologist to open a chest CT acquired this morning, in a
 section they read, is reading it; one who opens a VIP's study that this process never saw arrive,
 or one that arrived days ago, is judged like anyone.
-A reader's own section is no care relation for a study another reader already opened when the
-reader searched for the patient by name or id just before (`search_roles`, `search_minutes`):
-the worklist brings studies to readers; a colleague's record sought out and opened after it was
-reported is not worklist work (the radiologist opening a co-worker's studies).
 The user's own habit (`habit_share`): a user who opens most results first and as they arrive
 (at least `habit_share` of their recent openings were the first of their role, at most
 `habit_hours` after the study arrived: the emergency physician looking at the CT they ordered an
@@ -53,8 +49,7 @@ class WatchlistPatient(Detector):
         study's own work (acquiring it, reading it fresh, opening a result as it arrives), which
         carries to the relation's next openings (`work_carries`)."""
         care = self.params["care_roles"]
-        if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])) \
-                and not self.looked_up(ctx):
+        if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
             return 1
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return 1
@@ -73,17 +68,6 @@ class WatchlistPatient(Detector):
         # a department whose studies the user works on (a CT technologist scans for every
         # reading section; an emergency physician orders chest and body studies): off by default
         return 1 if self.params.get("worked_departments", False) and worked else 0
-
-    def looked_up(self, ctx: dict) -> bool:
-        """True when a user of one of `search_roles` (readers) opens a study of their section
-        that another member of their role already opened (read), right after searching for this
-        patient by name or id (`search_minutes`): not the reading worklist, where studies come
-        to the reader, but a record sought out."""
-        roles = self.params.get("search_roles", ())
-        if not roles or ctx.get("study_first", True) or not any(r in roles for r in ctx["roles"]):
-            return False
-        return ctx["shared"].searched(ctx["user_id"], ctx["patient_id"], ctx["ms"],
-                                      self.params.get("search_minutes", 10) * 60_000)
 
     def evaluate(self, ctx: dict) -> list[dict]:
         if not ctx["patient_id"] or ctx["outcome"] != "success":

@@ -60,7 +60,7 @@ class Shared:
 
     __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_kinds", "dept_first_ms", "sprays",
                  "care", "start_ms", "surnames", "named", "practice", "watch_pairs", "studies",
-                 "tickets", "searches")
+                 "tickets")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
@@ -96,9 +96,6 @@ class Shared:
         # user -> end (ms) of the change window their last event with an approved change ticket
         # opened (odd_hours: planned maintenance at night); oldest first
         self.tickets: dict[str, int] = {}
-        # user -> (patient id, ms) of their last search naming a patient (a query with one):
-        # watchlist_patient; oldest first
-        self.searches: dict[str, tuple[str, int]] = {}
 
     def note_study(self, study: int, role: str, user: int, ms: int = 0) -> tuple[bool, int]:
         """Record that `user` (role `role`) touched `study` at `ms`. Returns (first, age): first is
@@ -277,17 +274,6 @@ class Shared:
     def ticket_until(self, user_id: str) -> int:
         """End (ms) of the user's change window, 0 without one."""
         return self.tickets.get(user_id, 0)
-
-    def note_search(self, user_id: str, patient_id: str, ms: int) -> None:
-        self.searches.pop(user_id, None)
-        self.searches[user_id] = (patient_id, ms)
-        if len(self.searches) > self.LIMIT:
-            del self.searches[next(iter(self.searches))]
-
-    def searched(self, user_id: str, patient_id: str, ms: int, within_ms: float) -> bool:
-        """True when the user's last search named this patient at most `within_ms` before."""
-        rec = self.searches.get(user_id)
-        return rec is not None and rec[0] == patient_id and 0 <= ms - rec[1] <= within_ms
 
 
 class Engine:
@@ -690,8 +676,6 @@ class Engine:
                 trail.append((ms, event.get("event_id", "")))
             new_patient = not st.seen_patient(key)
             if ok:
-                if action == "query":  # a search naming the patient (watchlist_patient)
-                    self.shared.note_search(uid, pid, ms)
                 if key not in self.shared.care:
                     pname = patient.get("name")
                     if pname and type(pname) is str:
