@@ -574,6 +574,12 @@ def _natural(m: float, var: float, k: float) -> tuple[float, float]:
 
 
 # --- peer groups ------------------------------------------------------------------------------
+def _busiest(row: list, hour: int, before: int, after: int, n: int) -> float:
+    """The largest count of `row` (per hour of day) from `before` hours before `hour` to `after`
+    hours after it, over `n`, at most 1."""
+    return min(max(row[(hour + d) % 24] for d in range(-before, after + 1)) / n, 1.0)
+
+
 class PeerStats:
     """Aggregates of one peer group (role + department), mergeable across workers.
 
@@ -764,8 +770,7 @@ class PeerStats:
         n = self.n_cdays[cls]
         if self.n_cdays[3] < min_days or not n:
             return -1.0
-        row = self.cdays[cls]
-        return min(max(row[(hour + d) % 24] for d in range(-before, after + 1)) / n, 1.0)
+        return _busiest(self.cdays[cls], hour, before, after, n)
 
     def member_share(self, cls: int, hour: int, before: int = 2, after: int = 1) -> float:
         """Share of the member-days of class `cls` active at the busiest hour from `before` hours
@@ -774,10 +779,7 @@ class PeerStats:
         two or three members on every night (rotating radiographers: days, evenings, nights)
         gives each of them that many more nights. 0 without member-days."""
         n = self.ddays[cls]
-        if not n:
-            return 0.0
-        row = self.dhours[cls]
-        return min(max(row[(hour + d) % 24] for d in range(-before, after + 1)) / n, 1.0)
+        return _busiest(self.dhours[cls], hour, before, after, n) if n else 0.0
 
     def share(self, cls: int, hour: int, min_days: int) -> float:
         """Member-days of shift class `cls` (3: all) active at this hour of day, plus those at the

@@ -131,8 +131,8 @@ class OddHours(Detector):
         the user is not on: a typical member works it on a share of their days (member-days at
         this very hour) that is a minority (at most `rota_member_max`: not the class's working
         day) but would have given the user at least `rota_member_expected` such days by now, and
-        the user had none. Rotating radiographers (days, evenings, nights) are the day class with their
-        colleagues who never work nights; their nights made 01:00 routine for everyone of it."""
+        the user had none. Rotating radiographers (days, evenings, nights) are the day class
+        with their colleagues who never work nights; their nights made 01:00 routine for all."""
         p = self.params
         need = p.get("rota_member_expected", 0.0)
         if not need or own != 0.0 or ctx["hour"] not in p.get("rota_member_hours", ()):
