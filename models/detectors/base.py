@@ -121,7 +121,8 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
 
 def names_ticket(event: dict, keys) -> bool:
     """True when the event's detail names an approved change under one of `keys` (config_change,
-    and odd_hours' change windows)."""
+    odd_hours' change windows, and the archive runs the engine does not count as patients
+    opened for patient_sweep)."""
     detail = event.get("detail")
     return type(detail) is dict and any(detail.get(k) for k in keys)
 
