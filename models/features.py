@@ -337,16 +337,31 @@ class UserState:
         if rel <= last:
             return
         sketch[slot] = rel
-        idle = rel - last if last else 1 << 30
         self.life[c] += 1
         hour_start = (ms // HOUR) * 60 - self.sk_base + 1
         day_start = (ms // DAY) * 1440 - self.sk_base + 1
+        # each window counts the slots last touched inside it (linear counting needs the slots
+        # occupied in the window): the slot's credit moves from the bucket of its previous touch
+        # to this one, so a patient opened yesterday at 10:00 and again at 20:00 is still in
+        # the 24 h count at 15:00 today
+        last_ms = (self.sk_base + last - 1) * 60_000 if last else -1
         for r, (width, n) in enumerate(RINGS):
-            if idle > WINDOW_MIN[r]:
-                b = ms // width
-                if b > self.heads[r] - n:
-                    self.rings[r][(b % n) * NC + c] += 1
-                    self.tot[r][c] += 1
+            b = ms // width
+            head = self.heads[r]
+            if b <= head - n:
+                continue  # older than the ring
+            ring = self.rings[r]
+            if last_ms >= 0:
+                bl = last_ms // width
+                if bl == b:
+                    continue  # already counted in this bucket
+                if bl > head - n:
+                    i = (bl % n) * NC + c
+                    if ring[i]:
+                        ring[i] -= 1
+                        self.tot[r][c] -= 1
+            ring[(b % n) * NC + c] += 1
+            self.tot[r][c] += 1
         if ms // HOUR == self.hour_id and last < hour_start:
             self.hour_acc[c] += 1
         if ms // DAY == self.day_id and last < day_start:

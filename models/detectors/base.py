@@ -9,7 +9,9 @@ the user), cross-user memory in ctx["shared"].
 
 from __future__ import annotations
 
-from models.features import C_EXP, h32
+from models.features import C_EXP, C_PAT, C_STUDY, SKETCH, distinct_estimate, h32
+
+DISTINCT_COUNTERS = (C_PAT, C_STUDY)  # counted by the sketch: baselines in slots, features in estimates
 
 
 class Detector:
@@ -71,6 +73,11 @@ def over_baseline(ctx: dict, feature: str, counter: int, daily: bool, p: dict, k
     st, peer = ctx["state"], ctx["peer"]
     s_typ, s_up, s_n = st.baseline(daily, counter, k)
     q_typ, q_up, q_n = peer.baseline(daily, counter, k)
+    if counter in DISTINCT_COUNTERS:
+        # the baselines learn slots of the distinct-count sketch per clock hour (day); the
+        # feature is an estimate of patients (studies): compare like with like
+        s_typ, s_up = distinct_estimate(min(s_typ, SKETCH)), distinct_estimate(min(s_up, SKETCH))
+        q_typ, q_up = distinct_estimate(min(q_typ, SKETCH)), distinct_estimate(min(q_up, SKETCH))
     if light is not None and st.n_days >= p.get("typical_min_days", 7) and \
             q_n >= p["min_peer_hours"] / (24 if daily else 1) and \
             0 < max(s_typ, q_typ) <= p.get("light_typical", 0):

@@ -29,6 +29,15 @@ successful record accesses within `return_hours` of its return: a referring phys
 a patient for a few days and looks again at one study weeks later, when the next admission comes,
 is the commonest silence of all; an account reused by someone else is reused for something. The
 return's signs are those of its first event (a new host is new only once).
+Optionally (`short_outside_care`, off by default), a short history without a sign, of a
+physician (`short_care_roles`), is reported only once the return has opened that many records of
+patients outside any care episode (nobody else worked on them, no study of theirs was imported,
+within the care window): a locum or rotating physician back on the ward or at the worklist opens
+the results of patients the staff are treating now, all of them or all but one, where a reused
+account that browses the archive opens records nobody is caring for. The verdict waits for them
+within `return_hours`. Off by default because a reused account that opens the department's recent
+studies opens patients in care too. Never for technologists: the studies they open are mostly
+ones just acquired, in care whoever opens them.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ from models.features import DAY, HOUR
 
 # record accesses that make a return substantive (besides any event naming a patient)
 RECORD_ACTIONS = frozenset(("view", "export", "share", "print", "query", "annotate", "edit", "delete"))
+# openings of a record (short_outside_care): not a search, an import or a delete
+OPENINGS = frozenset(("view", "export", "share", "print", "annotate", "edit"))
 
 
 def silence_chance(active: float, observed: float, gap_days: float) -> float:
@@ -96,10 +107,17 @@ class DormantAccount(Detector):
             return []
         if ctx["outcome"] == "success" and (ctx["patient_id"] or ctx["action"] in RECORD_ACTIONS):
             st.ret_n += 1
+            if ctx["patient_id"] and ctx["action"] in OPENINGS and not ctx.get("episode") \
+                    and st.ret_code >> 6 < 3:
+                st.ret_code += 1 << 6  # a record nobody is caring for (bits 6-7, up to 3)
         if st.ret_n < p.get("return_accesses", 3):
             return []
+        need = p.get("short_outside_care", 0)
+        if need and st.ret_code & 0x3F == SHORT and st.ret_code >> 6 < need and \
+                set(ctx["roles"]) & set(p.get("short_care_roles", ())):
+            return []  # so far the returning physician does their care work: wait
         st.ret_ms = 0
-        return [self.verdict(ctx, st.ret_gap, st.ret_span, st.ret_code)]
+        return [self.verdict(ctx, st.ret_gap, st.ret_span, st.ret_code & 0x3F)]
 
     def judge(self, ctx: dict, gap: float) -> tuple[int, float]:
         """(ret_code, days of history before the silence) of a return after `gap` days, shorter
@@ -114,7 +132,7 @@ class DormantAccount(Detector):
             return 0, 0.0
         span = (last - (st.first_ms or last)) / DAY + 1.0
         if gap >= p["history_ratio"] * span:
-            return SHORT, span
+            return SHORT | self.signs(ctx), span
         signs = self.signs(ctx)
         if signs:
             return SIGNS | signs, span
@@ -137,6 +155,8 @@ class DormantAccount(Detector):
         if kind == SHORT:
             days_text = f"{span:.0f} day" + ("" if round(span) == 1 else "s")
             head += f"; before it the account was active for only {days_text}"
+            if code & 0x0F:
+                head += "; it comes back with " + ", ".join(t for i, t in enumerate(SIGN_TEXT) if code >> i & 1)
         elif kind == SIGNS:
             head += "; it comes back with " + ", ".join(t for i, t in enumerate(SIGN_TEXT) if code >> i & 1)
         score = min(0.6 + 0.4 * (gap - days) / (3 * days), 1.0)

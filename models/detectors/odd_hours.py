@@ -106,7 +106,17 @@ class OddHours(Detector):
         gp = ctx.get("group_peer")
         if not need or gp is None or own < 0 or ctx["state"].ddays >= need:
             return False
-        return gp.day_share(3, ctx["hour"], p["peer_min_days"], 1, 1) >= p.get("staffed_share", 0.8)
+        if gp.day_share(3, ctx["hour"], p["peer_min_days"], 1, 1) < p.get("staffed_share", 0.8):
+            return False
+        # rotation shows in the user's own class: some of its members worked the hour
+        members = p.get("staffed_class_members", 0)
+        k = ctx["hour_class"]
+        if members and k in (0, 1, 2):
+            seen = ctx["hour_peer"].hour_members(k, ctx["hour"], p.get("peer_days_before", 2),
+                                                 p.get("peer_days_after", 1))
+            if 0 <= seen < members:
+                return False
+        return True
 
     def pattern(self, ctx: dict) -> bool:
         """True when the peers' work at this hour is the group's pattern: at least

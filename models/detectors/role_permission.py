@@ -5,15 +5,30 @@ used before is the group's practice (film-library staff with a scheduler's role 
 studies and burning CDs, research coordinators with a technologist's role exporting to the
 de-identification gateway): the role map is behind the hospital's reality, which the access
 review should settle, and one alert per user would bury the SOC. The first users of the group are
-reported; an excursion of one user never becomes a practice."""
+reported; an excursion of one user never becomes a practice. In a small group the roster lists
+(`practice_share`), half of its other members are enough: both research coordinators of a
+two-person group exporting is their practice after the first one's alert."""
 
 from __future__ import annotations
+
+import math
 
 from models.detectors.base import Detector, item
 
 
 class RolePermission(Detector):
     name = "role_permission"
+
+    def practice_needed(self, size: int) -> int:
+        """Other users of the group who must have used the permission before it is the group's
+        practice: `practice_users`, or in a group the roster lists with `size` members, at least
+        `practice_share` of its other members if fewer (two research coordinators both export;
+        never fewer than one)."""
+        need = self.params.get("practice_users", 3)
+        share = self.params.get("practice_share", 0.0)
+        if share and size >= 2:
+            need = min(need, max(1, math.ceil(share * (size - 1))))
+        return need
 
     def evaluate(self, ctx: dict) -> list[dict]:
         perms = ctx["perms"]
@@ -37,7 +52,7 @@ class RolePermission(Detector):
         if not known:
             return []  # unknown role names: nothing to judge against
         others = ctx["shared"].note_practice(ctx["peer_group"], needed, ctx["user_id"])
-        if others >= self.params.get("practice_users", 3):
+        if others >= self.practice_needed(ctx.get("group_size", 0)):
             return []  # the group's practice (see the module docstring)
         summary = (f"{ctx['user_id']} ({', '.join(roles)}) performed '{action}', which needs "
                    f"the '{needed}' permission their role does not have")

@@ -307,6 +307,8 @@ class Engine:
         self.shared = Shared()
         self.roster: dict[str, dict] = {}
         self.roster_loaded = False
+        # "role|department" -> roster rows of that group (role_permission: the size of a practice)
+        self.group_sizes: dict[str, int] = {}
         self.watchlist: dict[str, dict] = {}
         self.employee_records: set[str] = set()  # watchlist patients mapped to an employee
         self.open_users: set[str] = set()
@@ -367,10 +369,22 @@ class Engine:
         """Apply one roster row (CSV or topic JSON); status empty/None removes the user."""
         r = roster_row(row)
         self.roster_loaded = True
+        uid = str(row["user_id"]).strip() if r is None else r["user_id"]
+        self._count_group(self.roster.pop(uid, None), -1)
+        if r is not None:
+            self.roster[uid] = r
+            self._count_group(r, 1)
+
+    def _count_group(self, r: dict | None, delta: int) -> None:
         if r is None:
-            self.roster.pop(str(row["user_id"]).strip(), None)
+            return
+        roles = r["roles"]
+        key = f"{roles[0] if roles else 'unknown'}|{r['department'] or 'unknown'}"
+        n = self.group_sizes.get(key, 0) + delta
+        if n > 0:
+            self.group_sizes[key] = n
         else:
-            self.roster[r["user_id"]] = r
+            self.group_sizes.pop(key, None)
 
     def update_watchlist(self, row: dict) -> None:
         r = watchlist_row(row)
@@ -392,7 +406,9 @@ class Engine:
         rows = read_csv(path, roster_row)
         self.roster_loaded = True
         for r in rows:
+            self._count_group(self.roster.get(r["user_id"]), -1)
             self.roster[r["user_id"]] = r
+            self._count_group(r, 1)
         return len(rows)
 
     def load_watchlist_csv(self, path: str) -> int:
@@ -742,6 +758,7 @@ class Engine:
         ctx = {"event": event, "ms": ms, "action": action, "outcome": outcome, "user_id": uid,
                "user": user, "roles": roles, "department": dept, "peer_group": group,
                "state": st, "peer": peer, "features": features, "roster": row,
+               "group_size": self.group_sizes.get(group, 0),
                "roster_loaded": self.roster_loaded, "patient_id": pid,
                "watch": self.watchlist.get(pid) if pid else None, "study": study,
                "client": client, "destination": dest, "late": late, "gap_ms": gap,

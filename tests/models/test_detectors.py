@@ -4,6 +4,7 @@ last activity), bulk export (realistic volumes, one incident per day)."""
 
 from __future__ import annotations
 
+from models.rules import load_rules
 from models.sample_traffic import START, come_back, event, user
 from streamer.score.engine import Engine
 
@@ -58,12 +59,31 @@ def test_day_shift_technologist_at_3am_is_odd_although_the_night_shift_works():
     assert not _night_visit(engine, night_t[0], 14, 3)    # their own shift
 
 
+def _rotating(engine, days, techs_day=100, rotating=2):
+    """_hospital's technologists, where the last `rotating` day technologists also work a night
+    (02:00-05:00) before their day shift, in turn, once they are of the day class (from the fifth
+    day): a few members of the day class rotate through the nights, too few to make the hour the
+    class's routine."""
+    day_t = [user(f"td{i}", "technologist", "ct") for i in range(techs_day)]
+    night_t = [user(f"tn{i}", "technologist", "ct") for i in range(3)]
+    rota = day_t[techs_day - rotating:] if rotating else []
+    for d in range(days):
+        for u in day_t:
+            if u in rota and d >= 4 and d % rotating == rota.index(u):
+                _shift(engine, u, d, 2, hours=3, step_min=30)
+            _shift(engine, u, d, 8)
+        for u in night_t:
+            _shift(engine, u, d, 22 if d else 0)
+    return day_t, night_t
+
+
 def test_first_night_week_in_a_department_staffed_around_the_clock_is_not_judged():
     """Emergency staff rotate between day and night weeks. After a week of days, a member's
-    first night is not judged while the department works that hour every day; after more than a
-    week of days it is, and in a department that never works at night it is from the start."""
+    first night is not judged while the department works that hour every day and members of the
+    user's own (day) class work it too; after more than a week of days it is, and in a department
+    that never works at night it is from the start."""
     engine = Engine()
-    day_t, _ = _hospital(engine, 7, techs_day=30)
+    day_t, _ = _rotating(engine, 7)
     assert not _night_visit(engine, day_t[0], 7, 3)   # 7 days of history, the night is staffed
     later = Engine()
     day_t, _ = _hospital(later, 9, techs_day=30)
@@ -74,6 +94,42 @@ def test_first_night_week_in_a_department_staffed_around_the_clock_is_not_judged
         for u in clerks:
             _shift(closed, u, d, 9, hours=6, step_min=60)
     assert _night_visit(closed, clerks[0], 10, 3)     # nobody of that group ever works at 03:00
+
+
+def test_a_night_staffed_by_the_night_class_alone_is_judged_for_a_new_day_member():
+    """The department works 03:00 every day, but only its night technologists: no member of the
+    day class ever did (staffed_class_members, var/heldout U). A day technologist with 7 days of
+    history at 03:00 is judged; with the option off the staffed night waved them through, and
+    where day members rotate through the nights it still does."""
+    def run(members: int, rotating: int) -> list:
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["staffed_class_members"] = members
+        engine = Engine(rules)
+        day_t, _ = _rotating(engine, 7, rotating=rotating)
+        return _night_visit(engine, day_t[0], 7, 3)
+
+    assert run(2, 0)
+    assert not run(0, 0)
+    assert not run(2, 2)
+
+
+def test_one_night_at_odd_hours_is_one_incident():
+    """Two sessions of one night (03:00 and 05:30) are one odd-hours incident (its
+    incident_gap_minutes: 360), not one alert per session as with the 60-minute default."""
+    def ids(gap: int | None) -> set[str]:
+        rules = load_rules()
+        if gap is None:
+            rules["detectors"]["odd_hours"].pop("incident_gap_minutes", None)
+        else:
+            rules["detectors"]["odd_hours"]["incident_gap_minutes"] = gap
+        engine = Engine(rules)
+        day_t, _ = _hospital(engine, 14)
+        first = _night_visit(engine, day_t[0], 14, 3)
+        second = [a for a in _night_visit(engine, day_t[0], 14, 5) if a["status"] == "firing"]
+        return {a["alert_id"] for a in first + second if a["status"] == "firing"}
+
+    assert len(ids(360)) == 1
+    assert len(ids(None)) == 2
 
 
 def test_a_new_user_is_judged_by_the_whole_group():

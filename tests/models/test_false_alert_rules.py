@@ -8,7 +8,7 @@ import lz4.block
 import pytest
 
 from models.detectors.dormant_account import silence_chance
-from models.features import _HEADER, _HEADER_V2, _HEADER_V3, _HEADER_V4, UserState
+from models.features import _HEADER, _HEADER_V2, _HEADER_V3, _HEADER_V4, C_PAT, C_STUDY, UserState
 from models.rules import load_rules
 from models.sample_traffic import START, come_back, event, user
 from streamer.score.engine import Engine
@@ -157,6 +157,44 @@ def test_a_short_history_is_short_against_three_times_the_silence():
     short = back(3)
     assert [a["severity"] for a in short] == ["medium"] and "active for only 3 days" in short[0]["summary"]
     assert [a["detector"] for a in back(8, ratio=2.0)] == ["dormant_account"]
+
+
+def test_a_short_history_back_at_the_care_of_current_patients_is_not_dormancy():
+    """Three days of use, then 20 days away, then back opening five patients whom a colleague
+    worked on an hour before (in a care episode): a locum back on the ward, not reported
+    (short_outside_care 2). The same return opening two records nobody is caring for is reported,
+    as is the first one with the option off (the default: the first generator's reused accounts
+    open recent studies, in care), by a technologist (not in short_care_roles), or from a host the
+    account never used (a sign)."""
+    def back(outside: int, need: int = 2, role: str = "referring_physician",
+             host: str = "ws-1") -> list[dict]:
+        rules = load_rules()
+        rules["detectors"]["dormant_account"]["params"]["short_outside_care"] = need
+        eng = Engine(rules)
+        who = user("locum", role, "medicine")
+        colleague = user("ward", "referring_physician", "medicine")
+        last = _established(eng, who, days=3)
+        t = last + 20 * DAY
+        for i in range(5):  # the colleague's round, an hour before
+            eng.process(event(f"c{i}", t - HOUR + i * 60_000, colleague, patient=f"W{i}",
+                              study={"uid": f"w{i}", "department": "medicine"}))
+        client = {"ip": "10.0.0.5", "host": host, "remote": False}
+        out = {a["alert_id"]: a for a in eng.process(event("l0", t, who, "login", client=client))[1]}
+        for i in range(5):
+            pid = f"N{i}" if i < outside else f"W{i}"
+            for a in eng.process(event(f"l{i + 1}", t + (i + 1) * 60_000, who, patient=pid, client=client,
+                                       study={"uid": f"s{pid}", "department": "medicine"}))[1]:
+                out[a["alert_id"]] = a
+        return [a for a in out.values() if a["detector"] == "dormant_account"]
+
+    assert not back(0)
+    assert not back(1)
+    assert len(back(2)) == 1
+    assert len(back(0, need=0)) == 1
+    assert load_rules()["detectors"]["dormant_account"]["params"]["short_outside_care"] == 0
+    assert len(back(0, role="technologist")) == 1
+    signed = back(0, host="ws-unknown")
+    assert len(signed) == 1 and "never used" in signed[0]["summary"]
 
 
 def test_a_silence_beyond_any_leave_alerts_without_a_sign():
@@ -753,7 +791,7 @@ def test_a_burst_of_patients_nobody_is_caring_for_is_judged_on_half_the_limits()
     within 2.5 x their hourly habit. When almost none of those patients are in anyone's care and
     they come in a burst, the limits are halved (out_share, out_factor, out_burst: var/heldout3 P's
     technologist browsing 145 patients across departments in 2 h). A long day of as many
-    patients spread over ten hours is not a burst, and the same hour is not judged that way
+    patients (120, over 2 x their usual day) spread over ten hours is not a burst, and the same hour is not judged that way
     with out_factor off."""
     def run(out: bool, per_hour: int, hours: int, burst: bool = True) -> list[str]:
         rules = load_rules()
@@ -775,8 +813,8 @@ def test_a_burst_of_patients_nobody_is_caring_for_is_judged_on_half_the_limits()
 
     assert "patient_sweep" in run(True, 60, 1)
     assert "patient_sweep" not in run(False, 60, 1)
-    assert "patient_sweep" not in run(True, 20, 10)  # a long day of 200: not a burst
-    assert "patient_sweep" in run(True, 20, 10, burst=False)  # which out_burst tells apart
+    assert "patient_sweep" not in run(True, 12, 10)  # a long day of 120: not a burst
+    assert "patient_sweep" in run(True, 12, 10, burst=False)  # which out_burst tells apart
 
 
 def test_a_day_reader_at_night_in_a_department_of_night_readers_is_judged_as_off_the_rota():
@@ -888,3 +926,30 @@ def test_an_archive_run_under_a_change_ticket_is_not_a_sweep_but_a_purge_or_an_u
     assert "patient_sweep" in run(False)
     assert "patient_sweep" in run(True, actions=())
     assert "patient_sweep" in run(True, action="delete")
+
+
+def test_a_busy_readers_day_is_judged_in_patients_not_in_sketch_slots(monkeypatch):
+    """A reader of 80 patients a day (about 58 slots of the 128-slot sketch) opens 210 over ten
+    hours: 2.6 x their usual day, near the factor of 2.5 over their upper day (about 92
+    patients), not a sweep; 320 (4 x) is one. Compared with the baseline in sketch slots
+    (DISTINCT_COUNTERS empty: 66 as the upper day), the 210 was one."""
+    from models.detectors import base
+
+    def day_of(n: int, distinct: bool) -> list[str]:
+        if not distinct:
+            monkeypatch.setattr(base, "DISTINCT_COUNTERS", ())
+        else:
+            monkeypatch.setattr(base, "DISTINCT_COUNTERS", (C_PAT, C_STUDY))
+        eng = Engine()
+        readers = [user(f"rd{i}", "radiologist", "body") for i in range(4)]
+        for d in range(14):
+            for u in readers:
+                t = START + d * DAY + 8 * HOUR
+                for i in range(80):
+                    eng.process(event(f"{u['id']}-{d}-{i}", t + i * 360_000, u, patient=f"{u['id']}P{d}-{i}",
+                                      study={"uid": f"{u['id']}.{d}.{i}", "department": "body"}))
+        return _burst(eng, readers[0], "R", START + 14 * DAY + 8 * HOUR, n, 10 * HOUR // n, "body")
+
+    assert "patient_sweep" not in day_of(210, True)
+    assert "patient_sweep" in day_of(320, True)
+    assert "patient_sweep" in day_of(210, False)

@@ -54,6 +54,24 @@ def test_distinct_counts_are_close():
     assert distinct_estimate(0) == 0
 
 
+def test_a_window_counts_the_records_opened_inside_it_also_when_first_opened_before():
+    """A reader opens the same 100 patients every 6 hours for two days: each 24 h window holds
+    those 100 patients (about 100 by linear counting), not only the slots first touched inside it
+    (which left the window count near zero once the first day had slid out). 250 new patients on
+    top of a day of 100 are counted as about 350."""
+    st = UserState()
+    pats = [f"P{i}" for i in range(100)]
+    for k in range(9):  # every 6 h for 48 h
+        t0 = START + k * 6 * HOUR
+        _views(st, [t0 + i * 30_000 for i in range(100)], pats)
+    st.advance(START + 48 * HOUR + 60_000)
+    assert 80 <= st.window_features({})["patients_24h"] <= 125
+    st2 = UserState()
+    _views(st2, [START + i * 60_000 for i in range(100)], pats)
+    _views(st2, [START + 4 * HOUR + i * 20_000 for i in range(250)], [f"Q{i}" for i in range(250)])
+    assert 260 <= st2.window_features({})["patients_24h"] <= 460
+
+
 def test_round_trip_and_size_after_a_busy_week():
     engine = Engine()
     engine.process_many(week(n_users=21, days=7, seed=5))
