@@ -324,7 +324,9 @@ class UserState:
             self.day_acc[c] += v
 
     def touch_item(self, ms: int, sketch: array, key: int, c: int) -> None:
-        """Distinct counting: count `key` as new in each window where its slot was idle."""
+        """Distinct counting: `key`'s slot of `sketch` is counted in each window (and in the clock
+        hour and day) it was last touched in; the window features turn slot counts into
+        estimates (distinct_estimate)."""
         minute = ms // 60_000
         if self.sk_base < 0 or minute - self.sk_base > 60_000:
             self._rebase(minute)

@@ -250,6 +250,15 @@ def test_in_a_small_group_the_roster_lists_half_of_the_others_make_a_practice():
     assert run(0.5, True) == [True, False, False, False, False, False]
     assert run(0.0, True) == [True] * 6
     assert run(0.5, False) == [True] * 6
+    # the group sizes follow the roster feed: a removal, a move to another department
+    eng = Engine()
+    for uid in ("r0", "r1"):
+        eng.update_roster({"user_id": uid, "roles": "technologist", "department": "research",
+                           "status": "active"})
+    assert eng.group_sizes == {"technologist|research": 2}
+    eng.update_roster({"user_id": "r1", "status": ""})
+    eng.update_roster({"user_id": "r0", "roles": "technologist", "department": "ct", "status": "active"})
+    assert eng.group_sizes == {"technologist|ct": 1}
 
 
 def test_sharing_to_an_internal_portal_needs_no_step_up_but_an_export_to_media_does():
