@@ -82,7 +82,8 @@ def client_of(address: Any, type_code: Any = None) -> tuple[dict, str | None]:
     raw = text(address)
     if not raw:
         return {}, None
-    s = raw.strip("[]\"' ").split()[0] if raw.split() else raw
+    parts = raw.strip("[]\"' ").split()  # "[[]]", "' '": nothing left once unquoted
+    s = parts[0] if parts else raw
     ip = _ip(s)
     if ip is None and s.count(":") == 1:  # host:port or ipv4:port
         ip = _ip(s.rsplit(":", 1)[0])

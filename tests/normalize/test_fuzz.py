@@ -115,3 +115,15 @@ def test_normalize_record_never_raises(value, key):
     events, dead = normalize_record(value, topic="t", partition=0, offset=1, key=key)
     assert events or dead
     assert all(d["reason"] and not d["reason"].startswith("internal error") for d in dead), dead
+
+
+def test_an_address_that_is_only_brackets_is_junk_not_an_internal_error():
+    """Found by test_fhir_with_replaced_values: a network address of `[[]]` (a list holding an
+    empty list) left nothing once unquoted and raised IndexError in client_of."""
+    from streamer.normalize.common import client_of
+
+    assert client_of([[]]) == ({}, "[[]]")
+    assert client_of("' '") == ({}, "' '")
+    doc = orjson.loads((FHIR_SAMPLES / "audit-event-example-search.json").read_bytes())
+    doc["agent"][1]["network"]["address"] = [[]]
+    check(orjson.dumps(doc))
