@@ -369,7 +369,10 @@ class Engine:
         """Apply one roster row (CSV or topic JSON); status empty/None removes the user."""
         r = roster_row(row)
         self.roster_loaded = True
-        uid = str(row["user_id"]).strip() if r is None else r["user_id"]
+        self._put_roster(str(row["user_id"]).strip() if r is None else r["user_id"], r)
+
+    def _put_roster(self, uid: str, r: dict | None) -> None:
+        """Store (None: remove) the user's normalised roster row, keeping group_sizes in step."""
         self._count_group(self.roster.pop(uid, None), -1)
         if r is not None:
             self.roster[uid] = r
@@ -406,9 +409,7 @@ class Engine:
         rows = read_csv(path, roster_row)
         self.roster_loaded = True
         for r in rows:
-            self._count_group(self.roster.get(r["user_id"]), -1)
-            self.roster[r["user_id"]] = r
-            self._count_group(r, 1)
+            self._put_roster(r["user_id"], r)
         return len(rows)
 
     def load_watchlist_csv(self, path: str) -> int:
