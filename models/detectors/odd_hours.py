@@ -150,6 +150,29 @@ class OddHours(Detector):
         share = ctx["hour_peer"].member_share(ctx["hour_class"], ctx["hour"], 0, 0)
         return share <= p.get("rota_member_max", 1.0) and ctx["state"].ddays * share >= need
 
+    def unworked_hour(self, ctx: dict, own: float) -> bool:
+        """True for a session begun at a night hour (`rota_member_hours`) just past the tail of
+        the class's night work: no member of the user's class has ever worked this hour or the
+        next, while the hour before was worked on `unworked_tail_days` member-days or more, in a
+        group seen on `unworked_min_days` calendar days or more, by a user who never worked it
+        either. The +-1 h tolerance of the peer measures stretches such a tail (on-call reading
+        until 02:00) over the hour after it, which nobody works. A member still at work from
+        the tail is the tail (the user was active in the hour before), so only a session begun
+        at the hour is judged; and a few sporadic on-call nights are too few to show where the
+        tail ends. 0: off."""
+        p = self.params
+        need = p.get("unworked_min_days", 0)
+        h = ctx["hour"]
+        if not need or own != 0.0 or h not in p.get("rota_member_hours", ()):
+            return False
+        hp, k = ctx["hour_peer"], ctx["hour_class"]
+        if k not in (0, 1, 2, 3) or hp.n_cdays[k] < need:
+            return False
+        row = hp.dhours[k]
+        if row[h] or row[(h + 1) % 24] or row[(h - 1) % 24] < p.get("unworked_tail_days", 1):
+            return False
+        return not ctx["state"].hmask >> ((h - 1) % 24) & 1
+
     def overtime(self, ctx: dict) -> bool:
         """True when the user worked each of the `overtime_hours` hours before this one today
         without a break, in a run that began at an hour of their own working day (an hour they
@@ -203,7 +226,9 @@ class OddHours(Detector):
         # their own class for a profile), at night: the department's night readers make the hour
         # look routine, but for the user it is a rota they may not be on; judged as one below
         mixed = k == 3 and ctx["shift"] == 0 and ctx["hour"] in p.get("mixed_rota_hours", ())
-        if peer > p["peer_max"] and pattern and not mixed and not self.off_rotation(ctx, own):
+        unworked = self.unworked_hour(ctx, own)
+        if peer > p["peer_max"] and pattern and not mixed and not unworked and \
+                not self.off_rotation(ctx, own):
             return []  # routine for the peers
         if self.group_usual(ctx):
             return []  # the department's working day: not odd for its evening or night staff
@@ -217,7 +242,7 @@ class OddHours(Detector):
                             p.get("peer_days_after", 1))
         if days < 0:
             return []  # the group is too young to judge
-        if days > p["peer_days"] and pattern:
+        if days > p["peer_days"] and pattern and not unworked:
             # the group covers this hour on many days (an on-call rota): routine for a member,
             # unless the user's own days show they are not on it
             # a typical member's nights at this hour: the nights covered shared among the

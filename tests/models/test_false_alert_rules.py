@@ -953,3 +953,34 @@ def test_a_busy_readers_day_is_judged_in_patients_not_in_sketch_slots(monkeypatc
     assert "patient_sweep" not in day_of(210, True)
     assert "patient_sweep" in day_of(320, True)
     assert "patient_sweep" in day_of(210, False)
+
+
+def test_a_night_hour_no_member_has_worked_is_odd_just_past_an_on_call_tail():
+    """Day radiologists, four of whom take turns at on-call reading from 00:00 to 03:00: the
+    class's hours 00-02 are routine, and the +-1 h tolerance of the peer measures made 03:00
+    routine too, though no member ever worked it (var/heldout U: a day radiologist's session
+    begun at 03:19 went unreported). A session begun at 03:00 by a day member who was never on
+    call is odd (unworked_min_days; 0: off); the same member working on from 00:00 is judged as
+    the tail, not as a session begun at 03:00. Three sporadic on-call nights do not show where
+    the tail ends (unworked_tail_days): a newcomer's 03:00 is then judged by the rota rule,
+    which expects fewer than two nights of them yet (var/eval seed 4: two false alerts)."""
+    def run(min_days: int, start_h: int, nights=range(14), tail: int = 6, joined: int = 0):
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["unworked_min_days"] = min_days
+        rules["detectors"]["odd_hours"]["params"]["unworked_tail_days"] = tail
+        eng = Engine(rules)
+        rads = [user(f"rd{i}", "radiologist", "breast") for i in range(10)]
+        for d in range(14):
+            if d in nights:
+                _shift_views(eng, rads[1 + d % 4], d, 0, hours=3, step_min=15)  # on call
+            for u in rads[1:] if d < joined else rads:
+                _shift_views(eng, u, d, 8)
+        assert eng.user_state("rd0").shift_class(5) == 0 and eng.user_state("rd1").shift_class(5) == 0
+        t = START + 14 * DAY + start_h * HOUR
+        return _burst(eng, rads[0], "N", t, 6 if start_h == 3 else 66, 180_000, "breast")
+
+    assert "odd_hours" in run(7, 3)
+    assert "odd_hours" not in run(0, 3)
+    assert "odd_hours" not in run(7, 0)  # from 00:00 through 03:15 without a break
+    assert "odd_hours" not in run(7, 3, nights=(0, 5, 10), joined=8)
+    assert "odd_hours" in run(7, 3, nights=(0, 5, 10), joined=8, tail=1)
