@@ -1,6 +1,7 @@
 """Corrections to the Faust / aiokafka stack that protect data, installed before the app starts:
-the rewind of partitions without a committed offset (below) and the re-read of records that were
-never delivered to an agent (`reread_gap`).
+the rewind of partitions without a committed offset (below), the re-read of records that were
+never delivered to an agent (`reread_gap`), and the records delivered during that rewind, which
+Faust threw away (`keep_current_records`).
 
 Rewind of partitions that have no committed offset
 --------------------------------------------------
@@ -17,6 +18,24 @@ The replacement seeks every assigned partition to its committed offset, 0 includ
 partition without one back to where a fresh assignment would start (the beginning, under the
 ``earliest`` reset policy the worker uses). Records fetched twice are processed twice, which the
 at-least-once pipeline already absorbs (ClickHouse deduplicates on ids, alerts on alert ids).
+
+Records handed to an agent while that rewind is running (`keep_current_records`)
+-------------------------------------------------------------------------------
+After a rebalance Faust's recovery resumes the flow, resumes the stream partitions, and only then
+awaits ``perform_seek()`` (a round trip to the consumer thread per partition). Meanwhile the
+fetcher keeps handing records to the agents' queues; those fetched after the seek took effect
+move the fetch position past them. When the seek returns, Faust resets its read offsets and
+``flow_control.resume()`` clears every agent queue: the records an agent had not taken yet are
+thrown away, and nothing reads them again. Faust's jump check does not see the hole when the
+fetcher loop, which was in the middle of handing over a record, writes that record's offset as
+the read offset after the reset; and on a partition with nothing committed yet (the first minutes
+of a deployment) Faust's guard against committing over a hole is off (``if committed_offset:``),
+so the next acks commit past it. tests/faults/test_rebalance.py lost raw records 49-51 of a fresh
+partition this way, when worker b joined while the first records arrived (normalize was busy
+with a batch, so they were still queued). The replacement resume keeps what the queues hold of
+the current generation on topics whose offsets Faust commits, and drops the rest (records from
+before the rebalance, changelog records, stream outboxes) as Faust does. A kept record may be
+delivered again after the rewind; processed twice is the at-least-once contract.
 """
 
 from __future__ import annotations
@@ -102,6 +121,31 @@ async def reseek_pending(consumer) -> None:
             await consumer.seek(tp, offset)
 
 
+def is_current_record(item) -> bool:
+    """An event of the current consumer generation from a topic whose offsets Faust commits: a
+    record this worker owns and has already fetched past, so dropping it loses it."""
+    message, app = getattr(item, "message", None), getattr(item, "app", None)
+    if message is None or app is None or getattr(message, "generation_id", None) is None:
+        return False
+    return message.generation_id == app.consumer_generation_id and app.topics.acks_enabled_for(message.topic)
+
+
+def keep_current_records(flow_control) -> None:
+    """``FlowControlEvent.resume()`` without throwing away the records of the current generation
+    still waiting in an agent's queue (see the module docstring). A queue holding none of them is
+    cleared exactly as before; from the others only the rest (older generations) is dropped."""
+    flow_control._suspend.clear()
+    flow_control._resume.set()
+    for queue in list(flow_control._queues):
+        items = queue._queue
+        kept = [item for item in items if is_current_record(item)]
+        if not kept:
+            queue.clear()
+        elif len(kept) < len(items):
+            items.clear()
+            items.extend(kept)
+
+
 def install() -> None:
     """Patch Faust's consumer (idempotent)."""
     global _installed
@@ -109,6 +153,7 @@ def install() -> None:
         return
     from faust.transport.consumer import Consumer
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+    from mode.utils.queues import FlowControlEvent
 
     async def seek_to_committed(self):
         return await self.call_thread(seek_to_committed_or_start, self._ensure_consumer())
@@ -133,4 +178,5 @@ def install() -> None:
 
     Consumer._add_gap = _add_gap
     Consumer.getmany = getmany
+    FlowControlEvent.resume = keep_current_records
     _installed = True

@@ -194,3 +194,47 @@ def test_after_record_zero_only_a_real_jump_is_read_again():
     assert c.sought == []
     asyncio.run(run(c, 4))
     assert c.sought == [(tp, 1)]
+
+
+def test_records_handed_to_an_agent_during_the_rewind_survive_the_resume():
+    """After a rebalance Faust resumes the flow and the stream partitions before its rewind to the
+    committed offsets returns, then clears every agent queue when it resumes the flow again: the
+    records fetched in between were thrown away after the fetch position had moved past them
+    (raw records 49-51 of a fresh partition, tests/faults/test_rebalance.py). The resume keeps the
+    current generation's records of committed topics and drops the rest as Faust does."""
+    from faust.types.tuples import ConsumerMessage
+
+    from streamer.runtime.app import create_app
+    from streamer.settings import Settings
+
+    async def run() -> tuple[list, list]:
+        app = create_app(Settings(app_id="fix-check-4"))
+        app.topics._acking_topics.add("t.raw")      # what subscribing the normalize agent does
+        app.consumer_generation_id = 2
+
+        def event(topic: str, offset: int, generation: int):
+            message = ConsumerMessage(topic, 1, offset, 0.0, 0, None, b"k", b"v", None, generation_id=generation)
+            return app.create_event(b"k", b"v", None, message)
+
+        agent_queue = app.FlowControlQueue(maxsize=100, clear_on_resume=True)
+        changelog_queue = app.FlowControlQueue(maxsize=100, clear_on_resume=True)
+        app.flow_control.suspend()
+        for e in (event("t.raw", 48, 1), event("t.raw", 49, 2), event("t.raw", 50, 2), event("t.raw", 51, 2)):
+            agent_queue.put_nowait(e)                # 48 from before the rebalance: stale
+        changelog_queue.put_nowait(event("t-user-state-changelog", 7, 2))   # no acks: Faust's rules
+        app.flow_control.resume()
+        return ([e.message.offset for e in agent_queue._queue], list(changelog_queue._queue))
+
+    offsets, changelog = asyncio.run(run())
+    assert offsets == [49, 50, 51]
+    assert changelog == []
+
+
+def test_the_resume_fix_is_installed():
+    from mode.utils.queues import FlowControlEvent
+
+    from streamer.runtime.app import create_app
+    from streamer.settings import Settings
+
+    create_app(Settings(app_id="fix-check-5"))
+    assert FlowControlEvent.resume.__module__ == "streamer.runtime.faust_fixes"
