@@ -7,13 +7,17 @@ Traffic goes on during the rebalance, and the SOC webhook is down (503) meanwhil
 stage is busy retrying while the sinks keep up: the survivor must not wait forever for alerts that
 were in flight when its partitions were revoked.
 
-This test found records lost in a live worker, three times: records fetched while Faust's flow was
+This test found records lost in a live worker, four times: records fetched while Faust's flow was
 stopped are thrown away and fetched again from the committed offset, and on a partition with no
 commit yet that rewind did nothing; and records never delivered to an agent in the middle of a
 partition were counted as processed (Faust's gap rule); and offset 0 of a fresh partition, where
-Faust looks for no jump. All three in streamer/runtime/faust_fixes.py. It passed 20 runs in a row
-with a CPU hog beside it after the third fix; a short count is a failure, with the missing ids and
-the survivor's state dump."""
+Faust looks for no jump; and records handed to an agent while the rewind after a rebalance was
+running, thrown away from its queue when Faust resumed the flow (raw records 49-51 of a fresh
+partition, as worker b joined while the first records arrived). All four in
+streamer/runtime/faust_fixes.py. It passed 20 runs in a row with a CPU hog beside it after the
+third fix, and later lost the fourth way about once in 4 runs; after the fourth fix it passed 8
+runs in a row with a CPU hog beside it. A short count is a failure, with the missing ids and the
+survivor's state dump."""
 
 from __future__ import annotations
 
