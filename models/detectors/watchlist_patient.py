@@ -1,7 +1,10 @@
 """Access to a VIP, restricted or employee patient (watchlist or study sensitivity) from outside
 the study's department. Care relation: the same department (roles in care_roles, "*" = any), or
 a role that reads for every department (any_department_roles: teleradiology).
-Without a study department (worklist queries) there is nothing to judge and no alert.
+Without a study (worklist queries) there is nothing to judge and no alert. A study whose events
+do not name its department (DICOM audit messages seldom do) belongs to the department of the user
+who touched it first, as this process saw it (the technologist who acquired it: `study_home`);
+one that arrived unseen is judged with no department, so on the study's own work alone.
 One alert per user and patient: accesses more than `relation_hours` after the user's first access
 to that patient continue a relation that was reported when it began (a VIP's ward physician
 looks at their images every day of the stay). A relation that began with the study's own work
@@ -49,7 +52,7 @@ class WatchlistPatient(Detector):
         study's own work (acquiring it, reading it fresh, opening a result as it arrives), which
         carries to the relation's next openings (`work_carries`)."""
         care = self.params["care_roles"]
-        if dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
+        if dept and dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
             return 1
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return 1
@@ -88,9 +91,10 @@ class WatchlistPatient(Detector):
         if rel[1] == 1 and self.params.get("work_carries", True):
             return []  # the relation began with the study's work: the priors a reader compares,
             # the earlier results a physician looks at with the new one
-        dept = ctx["study"].get("department")
-        if not dept:
-            return []
+        study = ctx["study"]
+        dept = study.get("department") or ctx.get("study_home")
+        if not dept and not study.get("uid"):
+            return []  # a worklist query: no study to judge
         why = self.work(ctx, dept)
         if why:
             if why == 2 and not rel[1]:
@@ -100,5 +104,6 @@ class WatchlistPatient(Detector):
         score = 0.8 if category in ("vip", "employee") else 0.7
         summary = (f"{ctx['user_id']} ({', '.join(ctx['roles']) or 'no role'}, "
                    f"{ctx['department']}) opened the record of {category} patient "
-                   f"{ctx['patient_id']} of {dept}, outside their department")
+                   f"{ctx['patient_id']} of {dept or 'a department the events do not name'}, "
+                   f"outside their department")
         return [self.hit(score, summary, [item(f"watchlist:{category}", 1, 0, "rule")])]

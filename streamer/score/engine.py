@@ -91,18 +91,25 @@ class Shared:
         self.watch_pairs: dict[tuple[str, str], list] = {}
         # (study hash, role) -> the user (hash) of that role who touched it first in this
         # process, and (study hash, "*") -> (ms, user hash) of its first touch by anyone (its
-        # arrival); oldest first
-        self.studies: dict[tuple[int, str], int | tuple[int, int]] = {}
+        # arrival), then the department it belongs to, the rank of the touch that said so and
+        # that touch's user (note_study); oldest first
+        self.studies: dict[tuple[int, str], int | tuple] = {}
         # user -> end (ms) of the change window their last event with an approved change ticket
         # opened (odd_hours: planned maintenance at night); oldest first
         self.tickets: dict[str, int] = {}
 
-    def note_study(self, study: int, role: str, user: int, ms: int = 0) -> tuple[bool, int]:
-        """Record that `user` (role `role`) touched `study` at `ms`. Returns (first, age): first is
-        True when they are the first user of that role this process saw touch it (the
-        technologist who acquires a newly arrived study, the radiologist who first reads it); age
-        the milliseconds since another user first touched the study (its arrival: acquisition or
-        import), -1 when nobody else did before (a study this process never saw arrive)."""
+    def note_study(self, study: int, role: str, user: int, ms: int = 0, dept: str | None = None,
+                   rank: int = 2) -> tuple[bool, int, str | None]:
+        """Record that `user` (role `role`, department `dept`) touched `study` at `ms`. Returns
+        (first, age, home): first is True when they are the first user of that role this process
+        saw touch it (the technologist who acquires a newly arrived study, the radiologist who
+        first reads it); age the milliseconds since another user first touched the study (its
+        arrival: acquisition or import), -1 when nobody else did before (a study this process
+        never saw arrive); home the department the study belongs to as far as the touches seen
+        tell, when another user set it: the study's department for sources whose events do not
+        name one. `rank` says how much this touch tells: 0 an import, 1 a user of a role that
+        acquires studies, 2 anyone else; the lowest rank seen first sets the home (a prior read
+        for comparison by another section before its import does not)."""
         studies = self.studies
         key = (study, role)
         first = studies.get(key)
@@ -110,11 +117,17 @@ class Shared:
         if first is None:
             self._remember_study(key, user)
         if arrival is None:
-            self._remember_study((study, "*"), (ms, user))
-            age = -1
-        else:
-            age = ms - arrival[0] if arrival[1] != user and ms >= arrival[0] else -1
-        return first is None or first == user, age
+            self._remember_study((study, "*"), (ms, user, dept, rank, user))
+            return first is None or first == user, -1, None
+        if len(arrival) < 5:
+            arrival = (*arrival[:2], None, 3, 0)
+        if rank < arrival[3] and dept:
+            arrival = (arrival[0], arrival[1], dept, rank, user)
+            studies[(study, "*")] = arrival
+        age = ms - arrival[0] if arrival[1] != user and ms >= arrival[0] else -1
+        # the user's own first touch of a study that arrived unseen says nothing of its home
+        home = arrival[2] if arrival[4] != user or arrival[3] < 2 else None
+        return first is None or first == user, age, home
 
     def _remember_study(self, key: tuple[int, str], value) -> None:
         """Store `value` under `key` in `studies`, dropping the oldest key at the bound."""
@@ -347,6 +360,10 @@ class Engine:
         # opening habit of each user (UserState.note_open; watchlist_patient)
         self.habit_ms = float(watch.get("habit_hours", 2)) * HOUR
         self.habit_min_opens = float(watch.get("habit_min_opens", 20))
+        # whose department a study belongs to when its events do not name one (note_study): its
+        # importer's, else the first of these roles to touch it (who acquire studies), else the
+        # first user's
+        self.study_work_roles = frozenset(watch.get("first_opener_roles", ()))
         self.by_action: dict[str, list] = {}
         self.any_action = [d for d in self.detectors if d.actions is None]
         self._days: dict[str, int] = {}
@@ -706,11 +723,13 @@ class Engine:
                 st.note_care(ms, in_care, self.care_half_ms)
         study = event.get("study") or {}
         suid = study.get("uid")
-        study_first, study_age, fresh_first, habit = False, -1, False, -1.0
+        study_first, study_age, fresh_first, habit, home = False, -1, False, -1.0, None
         if suid:
             skey = h32(suid)
             st.touch_item(ms, st.ssk, skey, C_STUDY)
-            study_first, study_age = self.shared.note_study(skey, role, uh, ms)
+            study_first, study_age, home = self.shared.note_study(
+                skey, role, uh, ms, dept if dept != "unknown" else None,
+                0 if action == "import" else 1 if role in self.study_work_roles else 2)
             if action == "view" and ok:
                 fresh_first = study_first and 0 <= study_age <= self.habit_ms
                 habit = st.fresh_share(self.habit_min_opens)  # as before this opening
@@ -720,7 +739,7 @@ class Engine:
         client = event.get("client") or {}
         host = client.get("host") or client.get("ip")
         new_host = bool(host) and not st.seen_in(st.hosts, h32(host))
-        sdept = study.get("department")
+        sdept = study.get("department") or home  # where the study arrived, if its events do not say
         new_dept = bool(sdept) and not st.seen_in(st.depts, h32(sdept))
         if action == "emergency_access" and ms > st.break_glass_ms:
             st.break_glass_ms = ms
@@ -773,7 +792,7 @@ class Engine:
                "dept_peer": gpeer, "role_peer": rpeer,
                "employees_listed": bool(self.employee_records), "episode": episode,
                "study_first": study_first, "study_age_ms": study_age, "fresh_first": fresh_first,
-               "fresh_habit": habit, "trail": trail}
+               "fresh_habit": habit, "trail": trail, "study_home": home}
         hits = []
         dets = self.by_action.get(action)
         if dets is None:

@@ -626,3 +626,38 @@ def test_a_watchlist_relation_is_reported_when_it_begins_not_at_every_visit():
     other = user("ward2", "referring_physician", "cardiology")
     assert "watchlist_patient" in _detectors(eng, event("w3", START + DAY + 10 * HOUR, other, patient="VIP9",
                                                         study={"uid": "c", **body}))
+
+
+def test_a_watchlist_study_without_a_department_belongs_where_it_was_imported():
+    """DICOM audit messages (and FHIR AuditEvents) name the study, not its department. Such a
+    study belongs to the department of the user who imported it (or, failing an import, of the
+    first technologist to touch it), not of whoever happened to open it first: a prior read for
+    comparison by another section before its import. The importer's colleagues are in care, a
+    user of another department is reported, and so is the first opener of a study nobody was
+    seen bringing in, whose home the logs do not tell. A worklist query names no study and is
+    not judged. Before, every watchlist access without a study department went unjudged."""
+    eng = Engine()
+    for pid in ("VIP1", "VIP2", "VIP3"):
+        eng.update_watchlist({"patient_id": pid, "category": "vip"})
+    onc_tech, onc_rad = user("ot1", "technologist", "oncology"), user("or1", "radiologist", "oncology")
+    onc_doc = user("od1", "referring_physician", "oncology")
+    neuro_rad, desk = user("nr1", "radiologist", "neuro"), user("fd1", "scheduler", "front_desk")
+    t = START + 9 * HOUR
+    # a neuroradiologist compares the VIP's prior, then oncology imports it: oncology's study
+    assert "watchlist_patient" in _detectors(eng, event("p1", t, neuro_rad, patient="VIP1", study={"uid": "s1"}))
+    assert "watchlist_patient" not in _detectors(eng, event("p2", t + HOUR, onc_tech, "import", patient="VIP1",
+                                                            study={"uid": "s1"}))
+    got = eng.process(event("p3", t + 30 * DAY, onc_doc, patient="VIP1", study={"uid": "s1"}))[1]
+    assert not [a for a in got if a["detector"] == "watchlist_patient"]  # the importer's colleague
+    got = eng.process(event("p4", t + 30 * DAY, desk, patient="VIP1", study={"uid": "s1"}))[1]
+    hit = [a for a in got if a["detector"] == "watchlist_patient"]
+    assert hit and "of oncology" in hit[0]["summary"]
+    # a study nobody was seen bringing in: its first opener is judged on the study's work alone
+    got = eng.process(event("p5", t, onc_doc, patient="VIP2", study={"uid": "s2"}))[1]
+    hit = [a for a in got if a["detector"] == "watchlist_patient"]
+    assert hit and "a department the events do not name" in hit[0]["summary"]
+    # a worklist query names no study
+    assert "watchlist_patient" not in _detectors(eng, event("p6", t, desk, "query", patient="VIP3"))
+    # the study's department, when the event names it, comes first
+    assert "watchlist_patient" not in _detectors(eng, event("p7", t + 2 * HOUR, onc_rad, patient="VIP3",
+                                                            study={"uid": "s3", "department": "oncology"}))
