@@ -28,6 +28,7 @@ an alert's `detected_at` (when it was first raised; event time without a clock).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import struct
 from collections import deque
@@ -367,6 +368,7 @@ class Engine:
         self.by_action: dict[str, list] = {}
         self.any_action = [d for d in self.detectors if d.actions is None]
         self._days: dict[str, int] = {}
+        self._public: dict[str, bool] = {}  # client IP -> public (_public_ip)
         # hours of day (working-hours profiles, shift classes, odd hours) are the site's local
         # wall clock: its IANA zone when configured (daylight saving included), else the offset
         # the source wrote in each event's time, else UTC
@@ -568,6 +570,20 @@ class Engine:
         return self._apply_hits(st, uid, ms, enriched["event_id"], [hit], enr["peer_group"],
                                 enriched.get("user", {}).get("roles") or (), enriched)
 
+    def _public_ip(self, address) -> bool:
+        """Whether `address` is a public IP address (cached): the `remote` of a client whose event
+        does not say, as the ATNA and FHIR parsers set it (streamer.normalize.common.client_of)."""
+        if len(self._public) > 65_536:
+            self._public.clear()
+        public = False
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            public = ip.is_global and not ip.is_private
+        except ValueError:
+            pass
+        self._public[address] = public
+        return public
+
     def _ms(self, text) -> int:
         if type(text) is str and len(text) == 24 and text[10] == "T" and text[23] == "Z" \
                 and text[19] == ".":
@@ -737,6 +753,13 @@ class Engine:
         dest = event.get("destination")
         new_dest = bool(dest and dest.get("id")) and not st.seen_in(st.dests, h32(dest["id"]))
         client = event.get("client") or {}
+        ip = client.get("ip")
+        if type(ip) is str and "remote" not in client:
+            public = self._public.get(ip)
+            if public is None:
+                public = self._public_ip(ip)
+            if public:  # a public address is outside the hospital network (as the parsers say)
+                client["remote"] = True
         host = client.get("host") or client.get("ip")
         new_host = bool(host) and not st.seen_in(st.hosts, h32(host))
         sdept = study.get("department") or home  # where the study arrived, if its events do not say

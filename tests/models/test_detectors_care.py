@@ -661,3 +661,25 @@ def test_a_watchlist_study_without_a_department_belongs_where_it_was_imported():
     # the study's department, when the event names it, comes first
     assert "watchlist_patient" not in _detectors(eng, event("p7", t + 2 * HOUR, onc_rad, patient="VIP3",
                                                             study={"uid": "s3", "department": "oncology"}))
+
+
+def test_a_public_client_address_is_remote_when_the_event_does_not_say():
+    """Canonical events may leave out `client.remote`. A public address is outside the hospital
+    network, as the ATNA and FHIR parsers already decide: a login from one without MFA is remote
+    access without MFA, and the enriched event says remote. A private address says nothing (a
+    VPN hands out private ones), and an explicit `remote: false` is kept."""
+    eng = Engine()
+    doc = dict(user("kt1", "referring_physician", "womens_health"), mfa=False)
+    t = START + 19 * HOUR
+
+    def login(eid, client):
+        return eng.process(event(eid, t, doc, "login", client=client))
+
+    enriched, alerts = login("r1", {"ip": "24.181.167.171"})
+    assert [a for a in alerts if a["detector"] == "missing_mfa"]
+    assert enriched["client"]["remote"] is True
+    enriched, alerts = login("r2", {"ip": "10.20.30.40"})
+    assert not [a for a in alerts if a["detector"] == "missing_mfa"]
+    assert "remote" not in enriched["client"]
+    enriched, alerts = login("r3", {"ip": "24.181.167.171", "remote": False})
+    assert not [a for a in alerts if a["detector"] == "missing_mfa"]
