@@ -127,8 +127,9 @@ def finish(event: dict) -> dict:
     return {k: event[k] for k in FIELDS if k in event}
 
 
-def problems(event: Any) -> list[str]:
-    """Everything that keeps `event` from being a canonical event (empty list when valid)."""
+def problems(event: Any, extras: bool = False) -> list[str]:
+    """Everything that keeps `event` from being a canonical event (empty list when valid).
+    `extras`: unknown fields are no problem (canonical.parse moves them into `detail`)."""
     if not isinstance(event, dict):
         return [f"event must be a JSON object, got {type(event).__name__}"]
     out = [f"required field {name!r} is missing" for name in ("event_id", "event_time", "action")
@@ -139,14 +140,16 @@ def problems(event: Any) -> list[str]:
     for name, value in event.items():
         spec = FIELDS.get(name)
         if spec is None:
-            out.append(f"unknown field {name!r} (extra fields belong in 'detail')")
+            if not extras:
+                out.append(f"unknown field {name!r} (extra fields belong in 'detail')")
         elif isinstance(spec, dict):
             if not isinstance(value, dict):
                 out.append(f"{name!r} must be an object")
                 continue
             for sub, subval in value.items():
                 if sub not in spec:
-                    out.append(f"unknown field '{name}.{sub}' (extra fields belong in 'detail')")
+                    if not extras:
+                        out.append(f"unknown field '{name}.{sub}' (extra fields belong in 'detail')")
                 elif (err := _type_error(spec[sub], subval)):
                     out.append(f"'{name}.{sub}' {err}")
         elif (err := _type_error(spec, value)):

@@ -20,6 +20,8 @@ from array import array
 import numpy as np
 import orjson
 
+from streamer.normalize.common import problems
+
 BATCH = 1000
 FLUSH_EVERY = 20_000
 
@@ -48,6 +50,11 @@ def _parse(line: bytes, engine) -> tuple[int, dict]:
         raise ValueError("event has no user.id")
     if "event_time" not in ev:
         raise ValueError("event has no event_time")
+    # the agents' normalize stage rejects these to the dead-letter topic; here they are reported
+    # and skipped, not left to fail inside a detector (a list where an address belongs)
+    errors = problems(ev, extras=True)
+    if errors:
+        raise ValueError("; ".join(errors))
     return engine._ms(ev["event_time"]), ev
 
 

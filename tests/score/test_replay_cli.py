@@ -37,6 +37,27 @@ def test_replay_reports_bad_lines_and_exits_2(tmp_path, capsys):
     assert rc == 2 and f"{src}:2:" in err and f"{src}:3:" in err and "user.id" in err
 
 
+def test_replay_rejects_fields_of_the_wrong_type_and_keeps_unknown_ones(tmp_path, capsys):
+    """The agents' normalize stage sends such events to the dead-letter topic; replay reports them
+    with their line and reason and goes on (a list as an address crashed a detector with a
+    traceback). Fields the contract does not know are no reason to reject an event."""
+    src = tmp_path / "events.jsonl"
+    bad_ip = event("b1", START + 1000, ADMIN, "login", client={"ip": ["10.0.0.1"]})
+    bad_pat = event("b2", START + 2000, ADMIN, "view", patient="P1", study={"uid": 7})
+    bad_pat["patient"]["id"] = ["P1"]
+    extra = event("x1", START + 3000, ADMIN, "config_change", badge="B-17")
+    extra["user"]["badge"] = "B-17"
+    _write(src, [event("ok", START, ADMIN, "login"), bad_ip, bad_pat, extra])
+    out = tmp_path / "a.jsonl"
+    rc = main(["replay", "--events", str(src), "--alerts-out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert f"{src}:2: 'client.ip' must be a string, got list" in err
+    assert f"{src}:3: 'patient.id' must be a string, got list; 'study.uid' must be a string, got int" in err
+    assert f"{src}:4:" not in err and "replayed 2 events" in err
+    assert [a["event_ids"] for a in map(orjson.loads, out.read_bytes().splitlines())] == [["x1"]]
+
+
 def test_replay_with_roster_and_watchlist(tmp_path):
     roster, wl = tmp_path / "roster.csv", tmp_path / "wl.csv"
     roster.write_text("user_id,name,roles,department,status,end_date\n"
