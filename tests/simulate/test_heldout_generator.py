@@ -64,3 +64,28 @@ def test_scorer_matches_by_event_ids_and_counts_false_alerts(scenario, tmp_path)
     assert score["missed"] == [labels[0]["incident_id"]]
     assert score["false_total"] == 1 and score["detectors"]["odd_hours"]["false"] == 1
     assert "TOTAL alerts=16 matched=15 false=1" in res.stdout
+
+
+def test_reduced_forms_leave_out_the_optional_fields_and_keep_the_rest(scenario, tmp_path):
+    """models/heldout/strip_fields.py (EVALUATION Round 14): each form drops what it says, keeps
+    every event and the context files, and what is left is still a canonical event."""
+    from streamer.normalize.common import problems
+    tool = ROOT / "models" / "heldout" / "strip_fields.py"
+    src = [json.loads(x) for x in (scenario / "events.jsonl").read_text().splitlines()]
+    for form in ("a", "c"):
+        out = tmp_path / form
+        subprocess.run([sys.executable, str(tool), str(scenario), str(out), form], check=True)
+        got = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
+        assert [e["event_id"] for e in got] == [e["event_id"] for e in src]
+        assert (out / "labels.jsonl").read_bytes() == (scenario / "labels.jsonl").read_bytes()
+        assert (out / "roster.csv").exists() and (out / "watchlist.csv").exists()
+        assert all(problems(e) == [] for e in got)
+        assert not any("department" in (e.get("study") or {}) or "name" in (e.get("patient") or {})
+                       for e in got)
+        studies = [e["study"] for e in got if e.get("study")]
+        assert studies and all("uid" in s for s in studies)
+        if form == "a":
+            assert any("roles" in e["user"] for e in got)
+        else:
+            assert not any("roles" in e["user"] or "department" in e["user"] for e in got)
+            assert all(set(s) == {"uid"} for s in studies)
