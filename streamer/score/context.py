@@ -18,6 +18,13 @@ CATEGORIES = frozenset(("vip", "employee", "restricted"))
 _DAY = 86_400_000
 
 
+def role_key(name: str) -> str:
+    """A role as the rules spell it: "Referring Physician", "referring-physician" and
+    " REFERRING_PHYSICIAN" are all `referring_physician` (HR systems and PACS capitalise and
+    space role names their own way; an unknown spelling has no permissions to judge)."""
+    return "_".join(str(name).replace("-", " ").replace("_", " ").lower().split())
+
+
 def roster_row(row: dict) -> dict | None:
     """Normalised roster row, None for a deletion. Raises ValueError on a bad row."""
     uid = str(row.get("user_id") or "").strip()
@@ -30,7 +37,8 @@ def roster_row(row: dict) -> dict | None:
         raise ValueError(f"roster row {uid}: unknown status {status!r}")
     roles = row.get("roles") or ()
     if isinstance(roles, str):
-        roles = [r.strip() for r in roles.split(";")]
+        roles = roles.split(";")
+    roles = [role_key(r) for r in roles]
     end = str(row.get("end_date") or "").strip()
     end_ms = None
     if end:

@@ -46,7 +46,7 @@ from models.features import (C_DEL, C_EXP, C_FAIL, C_INST, C_KIB, C_PAT, C_STUDY
                              EXPORT_ACTIONS, FEATURE_NAMES, HOUR, PeerStats, UserState, h32, is_weekend)
 from models.online import OnlineModel, signature
 from models.rules import SEVERITIES, SEVERITY_RANK, load_rules
-from streamer.score.context import read_csv, roster_row, watchlist_row
+from streamer.score.context import read_csv, role_key, roster_row, watchlist_row
 from streamer.timeutil import format_ms, parse_time
 
 ENGINE_VERSION = "online-2"
@@ -369,6 +369,7 @@ class Engine:
         self.any_action = [d for d in self.detectors if d.actions is None]
         self._days: dict[str, int] = {}
         self._public: dict[str, bool] = {}  # client IP -> public (_public_ip)
+        self._roles: dict[tuple, tuple] = {}  # an event's roles -> as the rules spell them
         # hours of day (working-hours profiles, shift classes, odd hours) are the site's local
         # wall clock: its IANA zone when configured (daylight saving included), else the offset
         # the source wrote in each event's time, else UTC
@@ -644,7 +645,12 @@ class Engine:
         if row is not None:
             roles, dept = row["roles"], row["department"] or user.get("department") or "unknown"
         else:
-            roles = tuple(user.get("roles") or ())
+            raw = user.get("roles")
+            roles = self._roles.get(tuple(raw)) if raw else ()
+            if roles is None:
+                if len(self._roles) > 4096:
+                    self._roles.clear()
+                roles = self._roles[tuple(raw)] = tuple(k for k in map(role_key, raw) if k)
             dept = user.get("department") or "unknown"
         role = roles[0] if roles else "unknown"
         group = f"{role}|{dept}"

@@ -134,3 +134,22 @@ def test_event_file_in_order_and_empty(tmp_path):
 def test_replay_missing_file_is_a_usage_error(tmp_path, capsys):
     rc = main(["replay", "--events", str(tmp_path / "nope.jsonl"), "--alerts-out", str(tmp_path / "a.jsonl")])
     assert rc == 1 and "nope.jsonl" in capsys.readouterr().err
+
+
+def test_role_names_are_read_as_the_rules_spell_them(tmp_path):
+    """A roster or PACS that writes "Referring Physician" or "REFERRING-PHYSICIAN" means the
+    rules' referring_physician: its delete is outside the role's permissions. Before, an unknown
+    spelling had no permissions to judge and nothing was reported."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("user_id,name,roles,department,status,end_date\n"
+                      "rp1,R P,Referring Physician,cardiology,active,\n")
+    src = tmp_path / "events.jsonl"
+    other = dict(user("rp2", "referring_physician", "cardiology"), roles=["REFERRING-PHYSICIAN"])
+    _write(src, [event("d1", START, user("rp1", "x", "cardiology"), "delete", patient="P1",
+                       study={"uid": "1.1", "department": "cardiology"}),
+                 event("d2", START + 60_000, other, "delete", patient="P2",
+                       study={"uid": "1.2", "department": "cardiology"})])
+    out = tmp_path / "alerts.jsonl"
+    assert main(["replay", "--events", str(src), "--roster", str(roster), "--alerts-out", str(out)]) == 0
+    got = sorted((a["user_id"], a["detector"]) for a in map(orjson.loads, out.read_bytes().splitlines()))
+    assert ("rp1", "role_permission") in got and ("rp2", "role_permission") in got
