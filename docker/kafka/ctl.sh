@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Apache Kafka, one KRaft node (broker + controller) on loopback, from the jars Maven resolves.
 #   docker/kafka/ctl.sh start|stop|status|restart|reset
-# Ports: KAFKA_PORT (19092, PLAINTEXT), KAFKA_CONTROLLER_PORT (19093). Data: var/kafka (git-ignored).
+# Ports: KAFKA_PORT (19092, PLAINTEXT), KAFKA_CONTROLLER_PORT (KAFKA_PORT + 1: a second stack on
+# other ports does not collide with the first). Data: var/kafka (git-ignored).
 # Exit codes: 0 ready/ok, 1 failed to start, 3 the broker jars could not be resolved (no Maven Central).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 VAR="${STREAMER_VAR_DIR:-$ROOT/var}/kafka"
 PORT="${KAFKA_PORT:-19092}"
-CPORT="${KAFKA_CONTROLLER_PORT:-19093}"
+CPORT="${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
 LIBS="$VAR/libs"
 PIDFILE="$VAR/kafka.pid"
 LOG="$VAR/logs/server.log"
