@@ -1,7 +1,8 @@
 """Corrections to the Faust / aiokafka stack that protect data, installed before the app starts:
 the rewind of partitions without a committed offset (below), the re-read of records that were
-never delivered to an agent (`reread_gap`), and the records delivered during that rewind, which
-Faust threw away (`keep_current_records`).
+never delivered to an agent (`reread_gap`) from the right offset after a seek
+(`last_read_before`), and the records delivered during that rewind, which Faust threw away
+(`keep_current_records`).
 
 Rewind of partitions that have no committed offset
 --------------------------------------------------
@@ -69,6 +70,18 @@ async def seek_to_committed_or_start(consumer) -> dict:
     return committed
 
 
+def last_read_before(position):
+    """The read offset to store after a seek to `position`. Faust's fetcher loop keeps, per
+    partition, the offset of the last record it delivered to an agent and takes a record above
+    read offset + 1 for a jump (re-read from read offset + 1, `reread_gap`). But its seeks
+    (``perform_seek()`` after a rebalance or a recovery, ``seek()``) store the position itself,
+    the *next* record to read: a jump right after a rewind to committed offset 40 was re-read
+    from 41, and record 40 was skipped; a single missing record (41 delivered first) was not
+    even seen as a jump. The record before the position is what has been read; a position of 0
+    (or none) leaves nothing read, where `check_first_offset` takes over."""
+    return position - 1 if position is not None and position > 0 else None
+
+
 async def reread_gap(consumer, tp, offset_from: int, offset_to: int, fallback) -> None:
     """Faust's reaction to a jump in the offsets it receives (records `offset_from`..`offset_to`-1
     never delivered to an agent) is to count them as done: right for compacted or transactional
@@ -97,7 +110,7 @@ async def check_first_offset(consumer, tp, offset: int, fallback) -> None:
     read = consumer._read_offset[tp]
     if read:
         return  # Faust's own check applies (patched by reread_gap)
-    if read == 0:  # record 0 read (or sought to): as Faust's rule, a jump is past offset 1
+    if read == 0:  # record 0 read (or a seek to offset 1): a jump is past offset 1
         if offset > 1:
             await reread_gap(consumer, tp, 1, offset, fallback)
         return
@@ -151,7 +164,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from faust.transport.consumer import Consumer
+    from faust.transport.consumer import Consumer, ensure_TP
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
     from mode.utils.queues import FlowControlEvent
 
@@ -176,7 +189,20 @@ def install() -> None:
                 await check_first_offset(self, tp, message.offset, no_gap)
             yield tp, message
 
+    async def perform_seek(self) -> None:
+        # Faust's, with the read offsets of the record before each position (last_read_before)
+        committed = await self.seek_to_committed()
+        self._read_offset.update({tp: last_read_before(offset) for tp, offset in committed.items()})
+        self._committed_offset.update({ensure_TP(tp): offset or None
+                                       for tp, offset in committed.items() if offset is not None})
+
+    async def seek(self, partition, offset: int) -> None:
+        await self._seek(partition, offset)
+        self._read_offset[ensure_TP(partition)] = last_read_before(offset)
+
     Consumer._add_gap = _add_gap
     Consumer.getmany = getmany
+    Consumer.perform_seek = perform_seek
+    Consumer.seek = seek
     FlowControlEvent.resume = keep_current_records
     _installed = True

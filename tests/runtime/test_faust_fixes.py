@@ -158,7 +158,7 @@ def test_records_missing_before_the_first_one_read_are_read_again():
     asyncio.run(run(ok, 0))
     assert ok.sought == []
     resumed = Stub(committed=40)
-    asyncio.run(run(resumed, 43))       # 40-42 never delivered after a rewind to the commit
+    asyncio.run(run(resumed, 43))       # 40 committed, nothing read (a rewind leaves 39 read: Faust's own check)
     assert resumed.sought == [(tp, 40)]
 
 
@@ -238,3 +238,51 @@ def test_the_resume_fix_is_installed():
 
     create_app(Settings(app_id="fix-check-5"))
     assert FlowControlEvent.resume.__module__ == "streamer.runtime.faust_fixes"
+
+
+def test_a_jump_right_after_a_rewind_is_read_again_from_the_committed_offset():
+    """The live case: after the rewind to the committed offset 40, Faust's fetcher loop hands
+    over 43 (40-42 were fetched before the seek took effect and dropped). The read offset is the
+    last record delivered, and the loop re-reads from read offset + 1; after the rewind it must
+    therefore be 39, not the committed offset (the next record to read): 40 would be skipped."""
+    import types
+
+    from streamer.runtime.app import create_app
+    from streamer.runtime.faust_fixes import reseek_pending
+    from streamer.settings import Settings
+
+    tp = TopicPartition("t.raw", 1)
+
+    async def run() -> tuple[list, list, object]:
+        app = create_app(Settings(app_id="fix-check-6"))
+        app.topics._acking_topics.add("t.raw")
+        consumer = app.consumer
+        sought, delivered = [], []
+        fetcher = types.SimpleNamespace(_stopped=asyncio.Event())
+
+        async def seek_to_committed():
+            return {tp: 40}
+
+        async def _seek(partition, offset):
+            sought.append((partition, offset))
+
+        async def callback(message):
+            delivered.append(message.offset)
+
+        async def getmany(timeout):
+            fetcher._stopped.set()               # one batch, then the loop ends
+            for offset in (43, 44):
+                yield tp, types.SimpleNamespace(offset=offset, topic=tp.topic, key=b"k", value=b"v")
+
+        consumer.seek_to_committed, consumer._seek = seek_to_committed, _seek
+        consumer.callback, consumer.getmany = callback, getmany
+        consumer.assignment = lambda: {tp}
+        await consumer.perform_seek()             # the rewind after a rebalance
+        await consumer._drain_messages(fetcher)   # Faust's fetcher loop and its jump check
+        await reseek_pending(consumer)            # before the next fetch
+        return sought, delivered, consumer._read_offset[tp]
+
+    sought, delivered, read = asyncio.run(run())
+    assert delivered == [43, 44]
+    assert sought == [(tp, 40)], "the record at the committed offset was skipped"
+    assert read == 39
