@@ -172,9 +172,62 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
     async def score(stream):
         """Micro-batches (size/time bounded) so batch models score many events per call and each
         user's state is written once per batch. The state table uses the producer's partitioner
-        on the raw user-id key: the same partition as the events topic (co-partitioned)."""
+        on the raw user-id key: the same partition as the events topic (co-partitioned).
+        Nothing may escape the loop (an exception acks the batch, with its effects unwritten):
+        what a batch leaves behind is written by `emit_durably`, which never raises."""
         eng = ctx["engine"]
         clock = {"last_flush": time.monotonic(), "max_event_ms": 0}
+        state_topic = user_state.changelog_topic.get_topic_name()
+
+        async def emit(users, enriched: list[dict], alerts: list[tuple[bytes, dict]]) -> None:
+            """The effects of scored events: their users' state, the enriched events, the alerts.
+            All of it is written again when retried: a state row is the whole state, and enriched
+            events and alerts are deduplicated on their ids downstream."""
+            # the state writes pick their partition without waiting for metadata (faust_fixes)
+            await faust_fixes.wait_for_partitions(app.producer, state_topic, timeout=10.0)
+            for uid in users:
+                user_state[uid.encode()] = eng.export_user(uid)  # partitioner-keyed: safe in take()
+            for e in enriched:
+                await t_enriched.send(key=e["user"]["id"].encode(), value=orjson.dumps(e))
+            for key, a in alerts:
+                await send_alert(key, orjson.dumps(a))
+
+        async def emit_durably(users, enriched: list[dict], alerts: list[tuple[bytes, dict]]) -> None:
+            """`emit` with retries and backoff, as the sinks write (the engine's state has moved on:
+            the events are not scored again). After settings.sink_retry_seconds of failures the
+            enriched events and alerts go to the dead-letter topic instead, explicit and counted;
+            when even that fails, both are tried again. Never raises."""
+            deadline, delay = time.monotonic() + settings.sink_retry_seconds, 0.2
+            while True:
+                try:
+                    await emit(users, enriched, alerts)
+                    return
+                except Exception as exc:
+                    METRICS.inc("score.retries")
+                    if time.monotonic() + delay <= deadline:
+                        log.warning("score: writing the results of %d events failed (%r); trying again",
+                                    len(enriched), exc)
+                    else:
+                        log.error("score: the results of %d events could not be written for %.0f s (%r): "
+                                  "dead-lettering them", len(enriched), settings.sink_retry_seconds, exc)
+                        reason = f"score output not written: {exc!r}"
+                        if await dead_letters([orjson.dumps(e) for e in enriched]
+                                              + [orjson.dumps(a) for _, a in alerts], reason, "score-output"):
+                            METRICS.inc("score.failed", len(enriched))
+                            return
+                        deadline = time.monotonic() + settings.sink_retry_seconds
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+
+        async def dead_letters(values: list[bytes], reason: str, stage: str) -> bool:
+            """Dead letters for `values`, True once Kafka has them all."""
+            try:
+                futs = [await t_dead.send(value=dead_letter(reason, v, stage=stage)) for v in values]
+                await asyncio.gather(*futs)
+                return True
+            except Exception as exc:
+                log.error("could not dead-letter %d records (%r)", len(values), exc)
+                return False
 
         async def sweep() -> None:
             """Incidents idle past their gap resolve (event time is the clock). Runs after a batch,
@@ -183,21 +236,25 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
             if not clock["max_event_ms"] or not (rescan["needed"] or time.monotonic() - clock["last_flush"] > 5.0):
                 return
             clock["last_flush"] = time.monotonic()
-            if rescan["needed"]:
-                rescan["needed"] = False
-                for key, blob in list(user_state.items()):
-                    if key not in loaded and blob:
-                        eng.import_user(key.decode(), blob)
-                        loaded.add(key)
-            resolved = eng.flush(clock["max_event_ms"])
-            for a in resolved:
-                uid = str(a.get("user_id", ""))
-                await send_alert(uid.encode(), orjson.dumps(a))
-            for uid in {str(a.get("user_id", "")) for a in resolved}:
-                user_state[uid.encode()] = eng.export_user(uid)  # partitioner-keyed: safe here
+            try:
+                if rescan["needed"]:
+                    rescan["needed"] = False
+                    for key, blob in list(user_state.items()):
+                        if key not in loaded and blob:
+                            eng.import_user(key.decode(), blob)
+                            loaded.add(key)
+                resolved = eng.flush(clock["max_event_ms"])
+            except Exception:
+                log.exception("score: the sweep of idle incidents failed")
+                METRICS.inc("score.sweep_errors")
+                return
+            if resolved:
+                alerts = [(str(a.get("user_id", "")).encode(), a) for a in resolved]
+                await emit_durably({key.decode() for key, _ in alerts}, [], alerts)
 
-        async for values in stream.take(settings.score_batch_size, within=settings.score_batch_seconds):
-            await sweep()
+        async def score_batch(values: list[bytes]):
+            """Parse, load state, score: (users, enriched, alerts), or None when nothing is left
+            to write (every event dead-lettered)."""
             batch, users, batch_max_ms = [], set(), 0
             for value in values:
                 try:
@@ -214,15 +271,15 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 users.add(uid)
                 batch_max_ms = max(batch_max_ms, ms)
             if not batch:
-                continue
-            for uid in users:
-                key = uid.encode()
-                if key not in loaded:
-                    blob = user_state.get(key)
-                    if blob:
-                        eng.import_user(uid, blob)
-                    loaded.add(key)
+                return None
             try:
+                for uid in users:
+                    key = uid.encode()
+                    if key not in loaded:
+                        blob = user_state.get(key)
+                        if blob:
+                            eng.import_user(uid, blob)
+                        loaded.add(key)
                 results = eng.process_many(batch)
             except Exception as exc:
                 log.exception("scoring failed for a batch of %d events", len(batch))
@@ -230,17 +287,28 @@ def create_app(settings: Settings, *, engine=None, store=None, pipeline=None) ->
                 for event in batch:
                     await t_dead.send(value=dead_letter(f"scoring failed: {exc!r}", orjson.dumps(event),
                                                         stage="score"))
-                continue
-            for uid in users:
-                user_state[uid.encode()] = eng.export_user(uid)
+                return None
             clock["max_event_ms"] = max(clock["max_event_ms"], batch_max_ms)  # event time parsed once, above
-            for enriched, alerts in results:
-                key = enriched["user"]["id"].encode()
-                await t_enriched.send(key=key, value=orjson.dumps(enriched))
-                for a in alerts:
-                    await send_alert(key, orjson.dumps(a))
-            METRICS.inc("score.events", len(batch))
-            METRICS.inc("score.alerts", sum(len(a) for _, a in results))
+            enriched = [e for e, _ in results]
+            alerts = [(e["user"]["id"].encode(), a) for e, found in results for a in found]
+            return users, enriched, alerts
+
+        async for values in stream.take(settings.score_batch_size, within=settings.score_batch_seconds):
+            await sweep()
+            try:
+                scored = await score_batch(values)
+            except Exception as exc:  # belt and braces: the dead letters above failed
+                log.exception("score: a batch of %d events failed; dead-lettering it", len(values))
+                METRICS.inc("score.failed", len(values))
+                while not await dead_letters(values, f"score stage error: {exc!r}", "score"):
+                    await asyncio.sleep(1.0)
+                continue
+            if scored is None:
+                continue
+            users, enriched, alerts = scored
+            await emit_durably(users, enriched, alerts)
+            METRICS.inc("score.events", len(enriched))
+            METRICS.inc("score.alerts", len(alerts))
             await sweep()
 
     # ---------------------------------------------------------------- sinks

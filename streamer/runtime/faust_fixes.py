@@ -2,7 +2,8 @@
 the rewind of partitions without a committed offset (below), the re-read of records that were
 never delivered to an agent (`reread_gap`) from the right offset after a seek
 (`last_read_before`), and the records delivered during that rewind, which Faust threw away
-(`keep_current_records`).
+(`keep_current_records`); and the producer metadata a table write needs (`wait_for_partitions`,
+called by the score stage before it writes user state).
 
 Rewind of partitions that have no committed offset
 --------------------------------------------------
@@ -37,10 +38,29 @@ with a batch, so they were still queued). The replacement resume keeps what the 
 the current generation on topics whose offsets Faust commits, and drops the rest (records from
 before the rebalance, changelog records, stream outboxes) as Faust does. A kept record may be
 delivered again after the rewind; processed twice is the at-least-once contract.
+
+Table writes and the producer's metadata (`wait_for_partitions`)
+----------------------------------------------------------------
+A table with ``use_partitioner=True`` (user-state) picks the changelog partition at the write,
+synchronously: Faust calls aiokafka's partitioner, which reads the producer's metadata and raises
+``TypeError: 'NoneType' object is not iterable`` for a topic that metadata does not know. The
+producer starts out knowing every topic, but aiokafka narrows it: a send to a topic it does not
+know adds that topic to the ones it tracks, and from then on a refresh asks for the tracked
+topics only and forgets the others. A changelog Faust creates at start-up can be missing from the
+refresh it forces after the creation (that refresh may be in flight already, and a topic just
+created is not always in the next metadata answer: 1 in 20 here), so the first write to it
+narrows the metadata, and the user-state changelog, never sent to through ``send()``, is
+forgotten for good: each later state write raised, the score agent crashed on every batch and
+Faust acked them (tests/faults/test_rebalance.py lost 799 and 800 events, the crashes starting
+right after the first notification was delivered, the first write to the notify-delivered
+changelog). Other topics recover by themselves (``send()`` waits for their metadata and has it
+tracked). The score stage now has the producer track the state changelog before its first write,
+so no refresh forgets it, and waits for its metadata whenever it is missing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 log = logging.getLogger(__name__)
@@ -132,6 +152,19 @@ async def reseek_pending(consumer) -> None:
         tp, offset = pending.popitem()
         if tp in consumer.assignment():
             await consumer.seek(tp, offset)
+
+
+async def wait_for_partitions(producer, topic: str, timeout: float) -> None:
+    """Make sure the metadata of Faust's `producer` knows `topic` before a write that computes its
+    partition on the spot (see the module docstring); no await may come between this and the
+    writes. The topic is tracked from the first call on, so no later refresh forgets it (nor
+    leaves its records stuck in the producer, whose sender has no leader for them)."""
+    client = producer._ensure_producer().client  # Faust's Producer -> AIOKafkaProducer's client
+    if topic not in client._topics:
+        await asyncio.wait_for(client.add_topic(topic), timeout)
+    if client.cluster.partitions_for_topic(topic) is None:
+        log.warning("the producer's metadata does not know %s; waiting for it before writing", topic)
+        await asyncio.wait_for(client._wait_on_metadata(topic), timeout)
 
 
 def is_current_record(item) -> bool:

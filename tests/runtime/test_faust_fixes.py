@@ -286,3 +286,46 @@ def test_a_jump_right_after_a_rewind_is_read_again_from_the_committed_offset():
     assert delivered == [43, 44]
     assert sought == [(tp, 40)], "the record at the committed offset was skipped"
     assert read == 39
+
+
+def test_a_changelog_the_score_stage_writes_stays_in_the_producers_metadata(kafka_bootstrap):
+    """aiokafka narrows a producer's metadata to the topics it tracks once a send to a topic it did
+    not know adds one; a changelog known only from the first full refresh is then forgotten, and
+    the next state write raises TypeError in the partitioner. wait_for_partitions has it tracked."""
+    import types
+
+    from streamer.runtime.faust_fixes import wait_for_partitions
+
+    names = [f"fix-{uuid.uuid4().hex[:8]}" for _ in range(4)]
+    changelog, other = names[:2]
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(changelog, 2, 1), NewTopic(other, 2, 1)])
+
+    async def narrowed(track: bool, new: str) -> tuple:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.client.force_metadata_update()           # every topic, none tracked
+            assert producer.client.cluster.partitions_for_topic(changelog) == {0, 1}
+            if track:
+                await wait_for_partitions(types.SimpleNamespace(_ensure_producer=lambda: producer), changelog, 10)
+            await producer.send_and_wait(other, b"x", key=b"k")     # known: changes nothing
+            admin.create_topics([NewTopic(new, 2, 1)])              # created after the refresh
+            await producer.send_and_wait(new, b"x", key=b"k")       # unknown: narrows the metadata
+            try:
+                return producer.client.cluster.partitions_for_topic(changelog), \
+                    producer._partition(changelog, None, None, None, b"user-1", None)
+            except TypeError as exc:
+                return None, exc
+        finally:
+            await producer.stop()
+
+    try:
+        forgotten, error = asyncio.run(narrowed(False, names[2]))
+        kept, partition = asyncio.run(narrowed(True, names[3]))
+    finally:
+        admin.delete_topics(names)
+        admin.close()
+    assert forgotten is None and isinstance(error, TypeError), \
+        "aiokafka keeps a forgotten topic's metadata now: the fix may be obsolete"
+    assert kept == {0, 1} and partition in (0, 1)
