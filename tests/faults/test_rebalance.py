@@ -16,7 +16,14 @@ running, thrown away from its queue when Faust resumed the flow (raw records 49-
 partition, as worker b joined while the first records arrived). All four in
 streamer/runtime/faust_fixes.py. It passed 20 runs in a row with a CPU hog beside it after the
 third fix, and later lost the fourth way about once in 4 runs; after the fourth fix it passed 8
-runs in a row with a CPU hog beside it. A short count is a failure, with the missing ids and the
+runs in a row with a CPU hog beside it. Then twice, with a CPU hog and a slow rewind, the score
+agent crashed on every batch and Faust acked them (799 and 800 events lost): the producer's
+metadata had forgotten the user-state changelog, whose writes then raised TypeError (the score
+stage in streamer/runtime/app.py, faust_fixes.wait_for_partitions); and a jump right after the
+rewind was re-read from the record after the committed offset (faust_fixes.last_read_before).
+After those two fixes it passed 11 runs in a row with a CPU hog beside it, 5 of them with a slow
+rewind or with the notify-delivered changelog unknown to the producer at its first write (44
+events lost that way before). A short count is a failure, with the missing ids and the
 survivor's state dump."""
 
 from __future__ import annotations
