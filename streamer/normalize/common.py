@@ -91,11 +91,20 @@ def client_of(address: Any, type_code: Any = None) -> tuple[dict, str | None]:
     if ip is None and s.startswith("[") and "]" in s:
         ip = _ip(s[1:s.index("]")])
     if ip is not None:
-        public = ip.is_global and not ip.is_private
-        return {"ip": str(ip), "remote": public}, None
+        return {"ip": str(ip), "remote": _public(ip)}, None
     if _HOST.match(s) and str(type_code or "1") != "2":
         return {"host": s.rstrip(".").lower()}, None
     return {}, raw
+
+
+def is_public(address: str) -> bool:
+    """True when `address` is a public IP address: outside the hospital network (`remote`)."""
+    ip = _ip(address)
+    return ip is not None and _public(ip)
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not ip.is_private
 
 
 def _ip(s: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

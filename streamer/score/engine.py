@@ -28,7 +28,6 @@ an alert's `detected_at` (when it was first raised; event time without a clock).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import struct
 from collections import deque
@@ -46,6 +45,7 @@ from models.features import (C_DEL, C_EXP, C_FAIL, C_INST, C_KIB, C_PAT, C_STUDY
                              EXPORT_ACTIONS, FEATURE_NAMES, HOUR, PeerStats, UserState, h32, is_weekend)
 from models.online import OnlineModel, signature
 from models.rules import SEVERITIES, SEVERITY_RANK, load_rules
+from streamer.normalize.common import is_public
 from streamer.score.context import read_csv, role_key, roster_row, watchlist_row
 from streamer.timeutil import format_ms, parse_time
 
@@ -120,8 +120,6 @@ class Shared:
         if arrival is None:
             self._remember_study((study, "*"), (ms, user, dept, rank, user))
             return first is None or first == user, -1, None
-        if len(arrival) < 5:
-            arrival = (*arrival[:2], None, 3, 0)
         if rank < arrival[3] and dept:
             arrival = (arrival[0], arrival[1], dept, rank, user)
             studies[(study, "*")] = arrival
@@ -368,7 +366,7 @@ class Engine:
         self.by_action: dict[str, list] = {}
         self.any_action = [d for d in self.detectors if d.actions is None]
         self._days: dict[str, int] = {}
-        self._public: dict[str, bool] = {}  # client IP -> public (_public_ip)
+        self._public: dict[str, bool] = {}  # client IP -> public (normalize.common.is_public)
         self._roles: dict[tuple, tuple] = {}  # an event's roles -> as the rules spell them
         # hours of day (working-hours profiles, shift classes, odd hours) are the site's local
         # wall clock: its IANA zone when configured (daylight saving included), else the offset
@@ -571,20 +569,6 @@ class Engine:
         return self._apply_hits(st, uid, ms, enriched["event_id"], [hit], enr["peer_group"],
                                 enriched.get("user", {}).get("roles") or (), enriched)
 
-    def _public_ip(self, address) -> bool:
-        """Whether `address` is a public IP address (cached): the `remote` of a client whose event
-        does not say, as the ATNA and FHIR parsers set it (streamer.normalize.common.client_of)."""
-        if len(self._public) > 65_536:
-            self._public.clear()
-        public = False
-        try:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            public = ip.is_global and not ip.is_private
-        except ValueError:
-            pass
-        self._public[address] = public
-        return public
-
     def _ms(self, text) -> int:
         if type(text) is str and len(text) == 24 and text[10] == "T" and text[23] == "Z" \
                 and text[19] == ".":
@@ -763,7 +747,9 @@ class Engine:
         if type(ip) is str and "remote" not in client:
             public = self._public.get(ip)
             if public is None:
-                public = self._public_ip(ip)
+                if len(self._public) > 65_536:
+                    self._public.clear()
+                public = self._public[ip] = is_public(ip)
             if public:  # a public address is outside the hospital network (as the parsers say)
                 client["remote"] = True
         host = client.get("host") or client.get("ip")
