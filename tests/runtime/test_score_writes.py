@@ -128,7 +128,9 @@ def test_results_that_cannot_be_written_end_as_dead_letters():
         if topic.endswith("enriched"):
             raise RuntimeError("enriched topic refused")
 
-    sent, _ = run_score([event(1)], fail_sends=always, changelog_known=True, retry_seconds=0.5)
+    sent, state = run_score([event(1)], fail_sends=always, changelog_known=True, retry_seconds=0.5)
     dead = [orjson.loads(v) for t, v in sent if t.endswith("deadletter")]
     assert [d["stage"] for d in dead] == ["score-output"]
     assert "enriched topic refused" in dead[0]["reason"]
+    # the state row is written before the outputs: a refused topic does not cost the user's state
+    assert state == {b"u1": b"1"}
