@@ -282,7 +282,7 @@ class UserState:
         if self.ddays < min_days:
             return -1.0
         p = self.dprof
-        return max(p[hour - 1], p[hour], p[(hour + 1) % 24]) / self.ddays
+        return max(p[(hour - 1) % 24], p[hour], p[(hour + 1) % 24]) / self.ddays  # [24]: weekends
 
     def note_peaks(self, daily: bool, counts) -> None:
         """Keep the largest closed hour (or day) of each export counter."""

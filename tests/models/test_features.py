@@ -192,6 +192,19 @@ def test_hour_profile_and_shift_class():
     assert st.ddays <= 64 and st.own_share(12, 5) < 0.05 and st.shift_class(5) == 2
 
 
+def test_weekend_days_are_not_the_hour_before_midnight():
+    """The profile keeps the user's weekend days after its 24 hours (`dprof[24]`): the hour
+    before 00:00 is 23:00, not that count. A day worker who had worked weekends looked as if
+    they worked around midnight on as many of their days (two of six: 0.33, above
+    odd_hours.self_max), and their session at 00:12 went unreported."""
+    from models.features import WEEKEND_BIT
+    st = UserState()
+    for day in range(6):
+        st.learn_hours(_mask(*range(8, 16)) | (WEEKEND_BIT if day >= 4 else 0))
+    assert st.weekend_share(5) == 2 / 6
+    assert st.own_share(0, 5) == 0.0 and st.own_share(23, 5) == 0.0 and st.own_share(8, 5) == 1.0
+
+
 def test_working_hours_survive_serialisation_and_a_day_closes_into_the_profile():
     st = UserState()
     for day in range(3):
