@@ -182,13 +182,16 @@ class Net:
     # ---------------- people & patients
     def surname(self, r, tail_p=0.5):
         if r.random() < 1 - tail_p:
-            i = min(int(r.paretovariate(1.1)) - 1, len(COMMON_SURNAMES) - 1)
-            return COMMON_SURNAMES[i]
+            return r.choices(COMMON_SURNAMES, cum_weights=self.common_cum)[0]
         return self.tails[r.randrange(len(self.tails))]
 
     def build_patients(self):
         r = self.R("patients")
         self.tails = tail_surnames()
+        acc, self.common_cum = 0.0, []
+        for i in range(len(COMMON_SURNAMES)):   # Zipf-like: Smith ~5 % of the common head
+            acc += 1.0 / (i + 1) ** 0.6
+            self.common_cum.append(acc)
         n = max(4000, self.n_users * 55)
         site_w = [s[4] for s in SITES]
         self.patients = []
@@ -806,6 +809,9 @@ class Net:
         pat = st["pat"]
         st["reads"] += 1
         st["by"].append(u["id"])
+        if r.random() < 0.003:  # study still being retrieved from the long-term archive
+            self.emit(t - r.randint(5, 40) * 1000, u, "view", sid, cl, pat=pat, st=st, dept=dept, outcome="minor_failure",
+                      detail={"reason": "study_offline_retrieving"})
         self.emit(t, u, "view", sid, cl, pat=pat, st=st, dept=dept)
         if r.random() < 0.45:
             hs = self.priors(r, pat) + [x for x in pat["studies"] if x is not st and x["t"] < st["t"]]
@@ -817,10 +823,10 @@ class Net:
         if x < 0.008:
             self.emit(t + r.randint(3, 8) * MIN, u, "export", sid, cl, pat=pat, st=st, dept=dept,
                       dest={"type": "dicom_node", "id": "TEACHING_FILE", "external": False},
-                      detail={"deidentified": True})
+                      detail={"deidentified": True}, mfa=True)  # exports need step-up MFA
         elif x < 0.02:
             self.emit(t + r.randint(3, 8) * MIN, u, "share", sid, cl, pat=pat, st=st, dept=dept,
-                      dest={"type": "web", "id": "referrer-portal", "external": False})
+                      dest={"type": "web", "id": "referrer-portal", "external": False}, mfa=True)
         elif x < 0.024:
             self.emit(t + r.randint(3, 8) * MIN, u, "print", sid, cl, pat=pat, st=st, dept=dept,
                       dest={"type": "printer", "id": "%s-prn-rr" % st["site"].lower() if st["site"] in SITE else "prn",
@@ -1183,6 +1189,9 @@ class Net:
         return days[0]
 
     def user_client(self, u, site=None):
+        if u["kind"] == "teleradiologist":
+            return {"ip": u["tele_ip"], "host": "nightwatch-ws%02d" % (u["host_n"] % 30 + 1), "remote": True,
+                    "location": "nightwatch-telerad"}
         site = site or (u["site"] if u["site"] in SITE else "SMH")
         k = u["kind"]
         kind = {"radiologist": "rr", "technologist": self.tech_kind(u["dept"]), "referring_physician": "cl",
@@ -1225,7 +1234,7 @@ class Net:
             self.label(typ, u, evs, var)
 
         def at(d, minute):
-            return d * DAY + int(minute * MIN)
+            return d * DAY + int(minute * MIN) + r.randint(0, 59) * 1000
 
         def mk(t, u, action, sess, cl, L, **kw):
             e = self.emit(t, u, action, sess, cl, **kw)
