@@ -874,7 +874,8 @@ class Net:
                 cb = self.site_client(site, "cl", 90 + u["host_n"] % 5)
                 sid = self.login(r, u, tb, cb, False)
                 k = r.randint(15, 30)
-                pool = [x for x in self.recent_studies[-6000:] if x["sec"] in (u["dept"], "nuclear_medicine", "body_imaging")]
+                pool = [x for x in self.recent_studies[-6000:] if x["sec"] in (u["dept"], "nuclear_medicine", "body_imaging")
+                        and x["t"] < tb - HOUR]
                 tt = tb + MIN
                 for _ in range(k):
                     if not pool:
@@ -989,7 +990,7 @@ class Net:
         n = r.randint(6, 22)
         t = t0 + 10 * MIN
         step = (t1 - t0) // (n + 1)
-        pool = [x for x in self.recent_studies[-8000:] if x["site"] == site] or self.recent_studies[-200:]
+        pool = [x for x in self.recent_studies[-8000:] if x["site"] == site and x["t"] < t0 - DAY // 2]
         for _ in range(n):
             if not pool:
                 break
@@ -1017,7 +1018,7 @@ class Net:
         t0 = base + s0 * MIN
         sid = self.login(r, u, t0, cl, True, d)
         t = t0 + 5 * MIN
-        pool = self.recent_studies[-15000:]
+        pool = [x for x in self.recent_studies[-15000:] if x["t"] < t0 - DAY]
         big = self.wd(d) in (1, 3) and r.random() < 0.35 and len(pool) > 100 and d > 3
         nq = r.randint(5, 20) if not big else r.randint(60, 250)
         chosen = [pool[r.randrange(len(pool))] for _ in range(nq)] if pool else []
@@ -1050,7 +1051,8 @@ class Net:
                     "setting": r.choice(["hanging_protocol", "routing_rule", "ae_title", "worklist_filter",
                                          "storage_tier", "viewer_preset", "prefetch_rule"])})
         if r.random() < 0.1:  # troubleshooting a viewer problem on a study (ticketed)
-            st = r.choice(self.recent_studies[-2000:]) if self.recent_studies else None
+            old = [x for x in self.recent_studies[-3000:] if x["t"] < t0]
+            st = r.choice(old) if old else None
             if st:
                 self.emit(t0 + r.randint(60, 300) * MIN, u, "view", sid, cl, pat=st["pat"], st=st,
                           detail={"ticket": "INC%07d" % r.randrange(10 ** 7)})
@@ -1143,9 +1145,10 @@ class Net:
         self.plan["inactive_user"] = ina
         # dormant accounts: active first days, silent for weeks
         dor = pick(("radiologist", "referring_physician", "student", "scheduler", "technologist"), K,
-                   lambda u: u["status"] == "active" and not u.get("end_date") and u["shift"] != "ed")
+                   lambda u: u["status"] == "active" and not u.get("end_date") and u["shift"] in ("day", "clinic", "hospitalist")
+                   and not u["sparse"] and not u["part"])
         for u in dor:
-            u["dormant_from"] = r.randint(0, 3) if D >= 30 else r.randint(0, 1)
+            u["dormant_from"] = r.randint(4, 7) if D >= 30 else r.randint(1, 2)   # a few working days first
             gap = 22 if D >= 30 else max(5, D // 2)
             u["dormant_until"] = r.randint(min(D - 1, max(lo, u["dormant_from"] + gap)), D - 1)
             u["vac"] = None
@@ -1321,7 +1324,7 @@ class Net:
             pats, pp = [], set()
             while len(pats) < n:
                 p = self.patients[r.randrange(len(self.patients))]
-                if p["id"] not in pp and p["studies"]:
+                if p["id"] not in pp and p["studies"] and min(x["t"] for x in p["studies"]) < t:
                     pp.add(p["id"])
                     pats.append(p)
             span = (6 * HOUR if var == "slow_referring_sweep" else r.randint(40, 150) * MIN)
@@ -1330,7 +1333,7 @@ class Net:
                 if kind == "scheduler":
                     mk(tt, u, "query", sess, cl, L, pat=p, detail={"query": "patient_lookup"})
                 else:
-                    st = r.choice(p["studies"])
+                    st = r.choice([x for x in p["studies"] if x["t"] < t])
                     mk(tt, u, "view", sess, cl, L, pat=p, st=st)
             lbl("patient_sweep", u, L, var)
 
@@ -1597,12 +1600,13 @@ class Net:
             else:
                 u = take((kind,), lambda u: u["id"] not in treat and u["id"] != p.get("emp"))
             d = self.worked_day(r, u)
-            t = max(at(d, r.randint(9 * 60, 17 * 60)), p["studies"][0]["t"] + HOUR)
+            t = max(at(d, r.randint(9 * 60, 17 * 60)), min(x["t"] for x in p["studies"]) + HOUR)
             remote = var == "vip_remote"
             cl = self.remote_client(u) if remote else self.user_client(u)
             sess = (self.new_session(), remote)
             L = []
-            sts = p["studies"] if var == "vip_multiple_studies" else [r.choice(p["studies"])]
+            done = [x for x in p["studies"] if x["t"] < t - 30 * MIN]
+            sts = done if var == "vip_multiple_studies" else [r.choice(done)]
             for k, st in enumerate(sts[:6]):
                 if kind == "scheduler":
                     mk(t + k * 40_000, u, "query", sess, cl, L, pat=p, detail={"query": "patient_lookup"})
@@ -1620,7 +1624,7 @@ class Net:
             taken.add(u["id"])
             p = u["patient"]
             d = self.worked_day(r, u)
-            if not p["studies"] or p["studies"][0]["t"] > at(d, 8 * 60):
+            if not p["studies"] or min(x["t"] for x in p["studies"]) > at(d, 8 * 60):
                 # the employee had an exam a few days earlier (legitimate care events)
                 site = u["site"] if u["site"] in SITE else "SMH"
                 techs = [x for x in self.by_kind["technologist"] if x["site"] == site] or self.by_kind["technologist"]
@@ -1632,15 +1636,15 @@ class Net:
                 self.emit(te, tech, "import", None, self.site_client(site, self.tech_kind(tech["dept"]), 3), pat=p, st=st)
                 rads = [x for x in self.by_kind["radiologist"] if x["dept"] == st["sec"]] or self.by_kind["radiologist"]
                 self.emit(te + r.randint(30, 240) * MIN, r.choice(rads), "view", None, self.site_client("SMH", "rr", 5), pat=p, st=st)
-            t = max(at(d, r.randint(8 * 60, 18 * 60)), p["studies"][-1]["t"] + 2 * HOUR)
+            t = max(at(d, r.randint(8 * 60, 18 * 60)), max(x["t"] for x in p["studies"]) + 2 * HOUR)
             remote = var == "own_results_remote"
             if remote:
                 t = at(d, r.randint(19 * 60, 23 * 60))
-                t = max(t, p["studies"][-1]["t"] + 2 * HOUR)
+                t = max(t, max(x["t"] for x in p["studies"]) + 2 * HOUR)
             cl = self.remote_client(u) if remote else self.user_client(u)
             sess = (self.new_session(), remote)
             L = []
-            for k, st in enumerate(p["studies"][-3:] + (self.priors(r, p)[:2] if var == "own_prior_history" else [])):
+            for k, st in enumerate(sorted(p["studies"], key=lambda x: x["t"])[-3:] + (self.priors(r, p)[:2] if var == "own_prior_history" else [])):
                 mk(t + k * r.randint(40, 150) * 1000, u, "view", sess, cl, L, pat=p, st=st)
             lbl("self_access", u, L, var)
 
@@ -1690,12 +1694,12 @@ class Net:
             cands = [x for x in watch if x["cat"] == ("vip" if "vip" in var else "restricted")] or watch
             p = r.choice(cands)
             t = at(d, r.randint(0, 5 * 60) if "night" in var else r.randint(9 * 60, 18 * 60))
-            t = max(t, p["studies"][0]["t"] + HOUR)
+            t = max(t, min(x["t"] for x in p["studies"]) + HOUR)
             cl = self.user_client(u)
             sess = (self.new_session(), False)
             L = []
             mk(t, u, "emergency_access", sess, cl, L, pat=p, detail={"reason": r.choice(["emergency", "patient in ED", "urgent consult", "other"])})
-            for k, st in enumerate(p["studies"][:3]):
+            for k, st in enumerate([x for x in p["studies"] if x["t"] < t - 30 * MIN][:3]):
                 mk(t + (k + 1) * r.randint(30, 90) * 1000, u, "view", sess, cl, L, pat=p, st=st)
             if var == "break_glass_then_browse":
                 for k, st in enumerate(self.pick_studies(r, r.randint(3, 8), lambda s: s["pat"]["cat"] is not None, before=t)):
