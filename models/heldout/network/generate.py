@@ -817,6 +817,8 @@ class Net:
             hs = self.priors(r, pat) + [x for x in pat["studies"] if x is not st and x["t"] < st["t"]]
             if hs:
                 self.emit(t + r.randint(20, 120) * 1000, u, "view", sid, cl, pat=pat, st=r.choice(hs), dept=dept)
+        if u.get("dept") == "medical-school":
+            return  # medical students have view-only access (residents annotate and export teaching cases)
         if r.random() < 0.3:
             self.emit(t + r.randint(2, 6) * MIN, u, "annotate", sid, cl, pat=pat, st=st, dept=dept)
         x = r.random()
