@@ -757,6 +757,8 @@ class Net:
                 pat = self.pick_patient(r, site, peds if peds else None)
                 if r.random() < 0.3 and site in HOSPITALS:
                     pat = self.pick_patient(r, r.choice(HOSPITALS))
+                while pat["emp"] == u["id"]:
+                    pat = self.pick_patient(r, site)
                 st = self.new_study(r, pat, mod, sec, site, t)
                 if r.random() < 0.4:
                     self.emit(t - r.randint(1, 5) * MIN, u, "query", sid, cl, pat=pat,
@@ -785,8 +787,11 @@ class Net:
         if refs:
             same = [x for x in refs if x["site"] == st["site"]]
             ref = r.choice(same) if same and r.random() < 0.7 else r.choice(refs)
-            st["ref"] = ref["id"]
-            self.inbox.setdefault(ref["id"], []).append(st)
+            if ref["id"] == pat["emp"]:
+                ref = refs[(refs.index(ref) + 1) % len(refs)]
+            if ref["id"] != pat["emp"]:
+                st["ref"] = ref["id"]
+                self.inbox.setdefault(ref["id"], []).append(st)
         self.recent_studies.append(st)
         if len(self.recent_studies) > 30000:
             self.recent_studies = self.recent_studies[-20000:]
@@ -807,6 +812,8 @@ class Net:
 
     def read_study(self, r, u, sid, cl, t, st, dept=None):
         pat = st["pat"]
+        if pat["emp"] == u["id"]:
+            return  # staff do not read their own exams (a colleague does)
         st["reads"] += 1
         st["by"].append(u["id"])
         if r.random() < 0.003:  # study still being retrieved from the long-term archive
@@ -883,6 +890,8 @@ class Net:
                     if not pool:
                         break
                     st = r.choice(pool)
+                    if st["pat"]["emp"] == u["id"]:
+                        continue
                     self.emit(tt, u, "view", sid, cl=cb, pat=st["pat"], st=st, detail={"context": "tumour_board"})
                     if r.random() < 0.5:
                         hs = self.priors(r, st["pat"])
@@ -951,6 +960,7 @@ class Net:
             for st in self.recent_studies[-400:]:
                 if st["site"] == site and st["sec"] == "emergency_radiology" and t0 < st["t"] < t1 and r.random() < 0.25:
                     todo.append(st)
+        todo = [st for st in todo if st["pat"]["emp"] != u["id"]]
         todo.sort(key=lambda s: s["t"])
         t = t0 + r.randint(2, 20) * MIN
         span = max(MIN, (t1 - t) // max(1, len(todo)))
@@ -980,6 +990,8 @@ class Net:
         t = t0 + 3 * MIN
         for _ in range(n):
             pat = self.pick_patient(r, site if r.random() < 0.8 else r.choice(HOSPITALS))
+            if pat["emp"] == u["id"]:
+                continue
             self.emit(t, u, "query", sid, cl, pat=pat, detail={"query": r.choice(["patient_lookup", "order_status", "prior_exams"])})
             t += step + r.randint(-step // 2, step // 2)
         self.logout(r, u, t1, sid, cl)
@@ -998,6 +1010,8 @@ class Net:
                 break
             st = r.choice(pool)
             pat = st["pat"]
+            if pat["emp"] == u["id"]:
+                continue
             self.emit(t, u, "query", sid, cl, pat=pat, detail={"query": "release_of_information"})
             sts = [st] + ([r.choice(self.priors(r, pat))] if self.priors(r, pat) and r.random() < 0.3 else [])
             for x in sts:
@@ -1007,6 +1021,8 @@ class Net:
             t += step
         for _ in range(r.randint(2, 10)):  # outside CDs brought by patients
             pat = self.pick_patient(r, site)
+            if pat["emp"] == u["id"]:
+                continue
             st = self.new_study(r, pat, r.choice(["CT", "MR", "CR"]), "body_imaging", site, t)
             st["sec"] = self.section_for(r, st["mod"], "LIC", 600)
             self.emit(t1 - r.randint(10, 120) * MIN, u, "import", sid, cl, pat=pat, st=st,
@@ -1024,6 +1040,7 @@ class Net:
         big = self.wd(d) in (1, 3) and r.random() < 0.35 and len(pool) > 100 and d > 3
         nq = r.randint(5, 20) if not big else r.randint(60, 250)
         chosen = [pool[r.randrange(len(pool))] for _ in range(nq)] if pool else []
+        chosen = [x for x in chosen if x["pat"]["emp"] != u["id"]]
         for st in chosen:
             self.emit(t, u, "query", sid, cl, pat=st["pat"], detail={"query": "cohort_search", "protocol": "IRB-2024-0%d" % (31 + u["host_n"] % 3)})
             t += r.randint(3, 20) * 1000
@@ -1053,7 +1070,7 @@ class Net:
                     "setting": r.choice(["hanging_protocol", "routing_rule", "ae_title", "worklist_filter",
                                          "storage_tier", "viewer_preset", "prefetch_rule"])})
         if r.random() < 0.1:  # troubleshooting a viewer problem on a study (ticketed)
-            old = [x for x in self.recent_studies[-3000:] if x["t"] < t0]
+            old = [x for x in self.recent_studies[-3000:] if x["t"] < t0 and x["pat"]["emp"] != u["id"]]
             st = r.choice(old) if old else None
             if st:
                 self.emit(t0 + r.randint(60, 300) * MIN, u, "view", sid, cl, pat=st["pat"], st=st,
@@ -1202,6 +1219,28 @@ class Net:
         kind = {"radiologist": "rr", "technologist": self.tech_kind(u["dept"]), "referring_physician": "cl",
                 "scheduler": "sc", "student": "rr", "film_clerk": "fl"}.get(k, "ws")
         return self.site_client(site, kind, u["host_n"] % 12 + 1)
+
+    def care_exam(self, r, p, site, day, exclude):
+        """a legitimate exam of patient p: acquired by a technologist on duty, read by a radiologist on duty"""
+        ok = lambda x: not self.away(x, day) and x["id"] not in exclude
+        techs = [x for x in self.by_kind["technologist"] if x["site"] == site and x["shift"] == "day" and ok(x)] or \
+            [x for x in self.by_kind["technologist"] if ok(x)]
+        tech = r.choice(techs)
+        mod = r.choice(TECH_GROUPS[tech["dept"]][0])
+        te = day * DAY + r.randint(8 * 60, 15 * 60) * MIN + r.randint(0, 59) * 1000
+        st = self.new_study(r, p, mod, self.section_for(r, mod, site, 600), site, te)
+        p["studies"].append(st)
+        tsite = tech["site"] if tech["site"] in SITE else site
+        self.emit(te, tech, "import", None, self.site_client(site, self.tech_kind(tech["dept"]), tech["host_n"] % 4 + SITE[tsite][3]),
+                  pat=p, st=st)
+        st["by"].append(tech["id"])
+        rads = [x for x in self.by_kind["radiologist"] if x["dept"] == st["sec"] and x["shift"] == "day" and ok(x)] or \
+            [x for x in self.by_kind["radiologist"] if x["shift"] == "day" and ok(x)]
+        rad = r.choice(rads)
+        self.emit(te + r.randint(30, 240) * MIN, rad, "view", None, self.site_client(rad["site"], "rr", rad["host_n"] % 12 + 1),
+                  pat=p, st=st)
+        st["by"].append(rad["id"])
+        return st
 
     def pick_studies(self, r, n, pred=lambda s: True, before=None):
         pool = [s for s in self.all_studies if pred(s) and (before is None or s["t"] < before)]
@@ -1629,15 +1668,7 @@ class Net:
             if not p["studies"] or min(x["t"] for x in p["studies"]) > at(d, 8 * 60):
                 # the employee had an exam a few days earlier (legitimate care events)
                 site = u["site"] if u["site"] in SITE else "SMH"
-                techs = [x for x in self.by_kind["technologist"] if x["site"] == site] or self.by_kind["technologist"]
-                tech = r.choice(techs)
-                mod = r.choice(["CT", "MR", "US", "CR"])
-                te = at(max(0, d - r.randint(1, 5)), r.randint(8 * 60, 16 * 60))
-                st = self.new_study(r, p, mod, self.section_for(r, mod, site, 600), site, te)
-                p["studies"].append(st)
-                self.emit(te, tech, "import", None, self.site_client(site, self.tech_kind(tech["dept"]), 3), pat=p, st=st)
-                rads = [x for x in self.by_kind["radiologist"] if x["dept"] == st["sec"]] or self.by_kind["radiologist"]
-                self.emit(te + r.randint(30, 240) * MIN, r.choice(rads), "view", None, self.site_client("SMH", "rr", 5), pat=p, st=st)
+                self.care_exam(r, p, site, max(0, d - r.randint(1, 5)), taken | {u["id"]})
             t = max(at(d, r.randint(8 * 60, 18 * 60)), max(x["t"] for x in p["studies"]) + 2 * HOUR)
             remote = var == "own_results_remote"
             if remote:
@@ -1668,15 +1699,8 @@ class Net:
             site = r.choice(HOSPITALS + OUTPATIENT)
             p = self.make_patient(r, u["sur"], r.choice(GIVEN), site)
             # the relative's legitimate exam, a few days before
-            techs = [x for x in self.by_kind["technologist"] if x["site"] == site] or self.by_kind["technologist"]
-            tech = r.choice(techs)
-            mod = r.choice(["CT", "MR", "US", "CR", "MG"])
-            te = at(max(0, d - r.randint(1, 6)), r.randint(8 * 60, 16 * 60))
-            st = self.new_study(r, p, mod, self.section_for(r, mod, site, 600), site, te)
-            p["studies"].append(st)
-            self.emit(te, tech, "import", None, self.site_client(site, self.tech_kind(tech["dept"]), 2), pat=p, st=st)
-            rads = [x for x in self.by_kind["radiologist"] if x["dept"] == st["sec"] and x["id"] != u["id"]] or self.by_kind["radiologist"]
-            self.emit(te + r.randint(30, 300) * MIN, r.choice(rads), "view", None, self.site_client(SITE[site][0], "rr", 3), pat=p, st=st)
+            st = self.care_exam(r, p, site, max(0, d - r.randint(1, 6)), taken | {u["id"]})
+            te = st["t"]
             remote = var == "relative_remote"
             t = at(d, r.randint(19 * 60, 23 * 60) if remote else r.randint(8 * 60, 18 * 60))
             t = max(t, te + 3 * HOUR)
