@@ -1186,9 +1186,6 @@ class Net:
     def inc_window(self, r):
         return r.randint(self.inc_day0, self.D - 1)
 
-    def day_events_of(self, uid):
-        pass
-
     def label(self, typ, u, evs, variant):
         evs = sorted(evs, key=lambda e: self._t(e))
         n = sum(1 for x in self.labels if x["type"] == typ) + 1
@@ -1253,8 +1250,6 @@ class Net:
     def inject(self):
         r = self.R("inject")
         D, K = self.D, self.per_type
-        self.all_studies = [p for p in self.recent_studies]
-        seen = set()
         self.all_studies = []
         for p in self.patients:
             for s in p["studies"]:
@@ -1273,8 +1268,6 @@ class Net:
             return u
 
         def lbl(typ, u, evs, var):
-            for e in evs:
-                pass
             self.label(typ, u, evs, var)
 
         def at(d, minute):
