@@ -152,10 +152,11 @@ class OddHours(Detector):
 
     def unworked_hour(self, ctx: dict, own: float) -> bool:
         """True for a session begun at a night hour (`rota_member_hours`) just past the tail of
-        the class's night work: no member of the user's class has ever worked this hour or the
-        next, while the hour before was worked on `unworked_tail_days` member-days or more, in a
-        group seen on `unworked_min_days` calendar days or more, by a user who never worked it
-        either. The +-1 h tolerance of the peer measures stretches such a tail (on-call reading
+        the class's night work, or in a gap of it: no member of the user's class has ever worked
+        this hour or the next, while the hour before was worked on `unworked_tail_days`
+        member-days or more, or never either (evening on-call work ending at 22:00 made 00:00
+        routine through the -2 h reach of `day_share`), in a group seen on `unworked_min_days`
+        calendar days or more, by a user who never worked it either. The +-1 h tolerance of the peer measures stretches such a tail (on-call reading
         until 02:00) over the hour after it, which nobody works. A member still at work from
         the tail is the tail (the user was active in the hour before), so only a session begun
         at the hour is judged; and a few sporadic on-call nights are too few to show where the
@@ -169,8 +170,9 @@ class OddHours(Detector):
         if k not in (0, 1, 2, 3) or hp.n_cdays[k] < need:
             return False
         row = hp.dhours[k]
-        if row[h] or row[(h + 1) % 24] or row[(h - 1) % 24] < p.get("unworked_tail_days", 1):
-            return False
+        before = row[(h - 1) % 24]
+        if row[h] or row[(h + 1) % 24] or 0 < before < p.get("unworked_tail_days", 1):
+            return False  # worked, or after a few sporadic nights that do not show where work ends
         return not ctx["state"].hmask >> ((h - 1) % 24) & 1
 
     def overtime(self, ctx: dict) -> bool:

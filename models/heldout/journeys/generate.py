@@ -256,7 +256,7 @@ class Gen(object):
         hh = int(abs(a.tz))
         mm = int(round((abs(a.tz) - hh) * 60))
         self.OFF = "%s%02d:%02d" % (sign, hh, mm)
-        self.Z0 = int(math.ceil(0.6 * self.D))
+        self.Z0 = int(math.ceil(a.incidents_from * self.D))
         self.staff = []
         self.by_uid = {}
         self.studies = []
@@ -3227,6 +3227,9 @@ def main(argv=None):
     ap.add_argument("--start", default="2026-01-05")
     ap.add_argument("--out", required=True)
     ap.add_argument("--per-type", type=int, default=6)
+    ap.add_argument("--incidents-from", type=float, default=0.6,
+                    help="incidents start at this fraction of the window (0.6: its last 40 %%; "
+                         "lower puts them where the baselines are young)")
     ap.add_argument("--types", default=",".join(ALL_TYPES))
     a = ap.parse_args(argv)
     if a.days < 42:
