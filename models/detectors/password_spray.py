@@ -1,4 +1,7 @@
-"""Password spray: failed logins for many distinct users from one client.
+"""Password spray: failed logins for many distinct users from one client, quickly (`users` within
+`window_minutes`) or low and slow (`slow_users` within `slow_window_minutes`, a few at a time to
+stay under lockout thresholds). Failed logins of one client with pauses under `gap_minutes`
+between them are one spray.
 
 Cross-user memory lives in ctx["shared"] (per process): with several workers each sees the
 users of its own partitions, so the threshold is reached per worker. One spray is one incident
@@ -22,15 +25,28 @@ class PasswordSpray(Detector):
         client = ctx["client"].get("ip") or ctx["client"].get("host")
         if not client:
             return []
-        window = int(self.params["window_minutes"] * 60_000)
-        n = ctx["shared"].note_failed(client, ctx["user_id"], ctx["ms"], window)
-        _, ids = ctx["shared"].note_spray(client, ctx["ms"], ctx["event"].get("event_id") or "", window)
-        limit = self.params["users"]
-        if n < limit:
+        p = self.params
+        window = int(p["window_minutes"] * 60_000)
+        slow = int(p.get("slow_window_minutes", 0) * 60_000)
+        if slow > window:
+            n, n_slow = ctx["shared"].note_failed(client, ctx["user_id"], ctx["ms"], window, slow)
+        else:
+            n, n_slow = ctx["shared"].note_failed(client, ctx["user_id"], ctx["ms"], window), 0
+        gap = max(window, int(p.get("gap_minutes", 0) * 60_000))
+        _, ids = ctx["shared"].note_spray(client, ctx["ms"], ctx["event"].get("event_id") or "", gap)
+        limit = p["users"]
+        if n >= limit:
+            summary = (f"client {client} failed to log in as {n} different users within "
+                       f"{p['window_minutes']} min (latest {ctx['user_id']})")
+            hit = self.hit(n / (n + limit), summary, [item("failed_login_users", n, limit, "rule")])
+        elif slow > window and n_slow >= p["slow_users"]:
+            limit = p["slow_users"]
+            summary = (f"client {client} failed to log in as {n_slow} different users within "
+                       f"{p['slow_window_minutes'] / 60:g} h, a few at a time (latest {ctx['user_id']})")
+            hit = self.hit(n_slow / (n_slow + limit),
+                           summary, [item("failed_login_users_slow", n_slow, limit, "rule")])
+        else:
             return []
-        summary = (f"client {client} failed to log in as {n} different users within "
-                   f"{self.params['window_minutes']} min (latest {ctx['user_id']})")
-        hit = self.hit(n / (n + limit), summary, [item("failed_login_users", n, limit, "rule")])
         hit["actor"] = f"client:{client}"
         hit["related_event_ids"] = list(ids)
         return [hit]

@@ -1,6 +1,8 @@
 """Access to a VIP, restricted or employee patient (watchlist or study sensitivity) from outside
 the study's department. Care relation: the same department (roles in care_roles, "*" = any), or
-a role that reads for every department (any_department_roles: teleradiology).
+a role that reads for every department (any_department_roles: teleradiology). The department is
+the roster's, or the one the event names for the user at the access (`event_department`: the
+section a rotating resident or a float technologist works in that day, as the PACS logs it).
 Without a study (worklist queries) there is nothing to judge and no alert. A study whose events
 do not name its department (DICOM audit messages seldom do) belongs to the department of the user
 who touched it first, as this process saw it (the technologist who acquired it: `study_home`);
@@ -52,7 +54,9 @@ class WatchlistPatient(Detector):
         study's own work (acquiring it, reading it fresh, opening a result as it arrives), which
         carries to the relation's next openings (`work_carries`)."""
         care = self.params["care_roles"]
-        if dept and dept == ctx["department"] and ("*" in care or any(r in care for r in ctx["roles"])):
+        if dept and (dept == ctx["department"] or self.params.get("event_department", True) and
+                     dept == ctx["user"].get("department")) and \
+                ("*" in care or any(r in care for r in ctx["roles"])):
             return 1
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return 1
