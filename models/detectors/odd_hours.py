@@ -175,6 +175,20 @@ class OddHours(Detector):
             return False  # worked, or after a few sporadic nights that do not show where work ends
         return not ctx["state"].hmask >> ((h - 1) % 24) & 1
 
+    def forming(self, ctx: dict) -> bool:
+        """True while the user's own profile is too young to use (fewer than the baseline's
+        profile_min_days) but at least `forming_min_days` of its days, and `forming_share` of
+        them, were worked at this hour (+-1 h): the shift the new profile is made of. A new
+        night reader is otherwise reported on each of their first nights (their days learn the
+        profile from the second odd night in a row). 0: off."""
+        need = self.params.get("forming_min_days", 0)
+        st = ctx["state"]
+        if not need or st.ddays < need:
+            return False
+        h, prof = ctx["hour"], st.dprof
+        days = max(prof[(h - 1) % 24], prof[h], prof[(h + 1) % 24])
+        return days >= need and days >= self.params.get("forming_share", 0.5) * st.ddays
+
     def overtime(self, ctx: dict) -> bool:
         """True when the user worked each of the `overtime_hours` hours before this one today
         without a break, in a run that began at an hour of their own working day (an hour they
@@ -221,6 +235,8 @@ class OddHours(Detector):
         own, peer = f["hour_activity_self"], f["hour_activity_peer"]
         if own > p["self_max"] or peer < 0:
             return []  # own habit, or nothing to judge against
+        if own < 0 and self.forming(ctx):
+            return []  # a young profile already made of such hours: a new night worker
         k = ctx["hour_class"]
         hp = ctx["hour_peer"]
         pattern = self.pattern(ctx)

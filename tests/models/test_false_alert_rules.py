@@ -1007,3 +1007,27 @@ def test_a_night_hour_in_a_gap_after_evening_on_call_is_odd():
 
     assert "odd_hours" in run(7)
     assert "odd_hours" not in run(0)
+
+
+def test_a_new_night_reader_is_not_reported_on_every_first_night():
+    """A radiologist new to the hospital reads nights among day colleagues. Their first nights
+    are odd for the group, but once the young profile (fewer days than profile_min_days) is made
+    of those hours, the next nights are their shift (forming_min_days; 0: off). var/heldout/X1:
+    two new night readers were reported on each of their first four nights."""
+    def run(forming: int) -> list[int]:
+        rules = load_rules()
+        rules["detectors"]["odd_hours"]["params"]["forming_min_days"] = forming
+        eng = Engine(rules)
+        day = [user(f"bd{i}", "radiologist", "body") for i in range(8)]
+        new = user("bn0", "radiologist", "body")
+        nights = []
+        for d in range(14):
+            for u in day:
+                _shift_views(eng, u, d, 8)
+            if d >= 10:
+                got = _burst(eng, new, f"N{d}-", START + d * DAY + 2 * HOUR, 16, 600_000, "body")
+                nights.append(got.count("odd_hours") > 0)
+        return nights
+
+    assert run(1) == [True, True, False, False]
+    assert run(0) == [True, True, True, True]
