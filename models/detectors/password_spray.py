@@ -1,7 +1,7 @@
 """Password spray: failed logins for many distinct users from one client, quickly (`users` within
 `window_minutes`) or low and slow (`slow_users` within `slow_window_minutes`, a few at a time to
 stay under lockout thresholds). Failed logins of one client with pauses under `gap_minutes`
-between them are one spray.
+between them are one spray; the slow count is of the users of the current spray.
 
 Cross-user memory lives in ctx["shared"] (per process): with several workers each sees the
 users of its own partitions, so the threshold is reached per worker. One spray is one incident
@@ -33,7 +33,11 @@ class PasswordSpray(Detector):
         else:
             n, n_slow = ctx["shared"].note_failed(client, ctx["user_id"], ctx["ms"], window), 0
         gap = max(window, int(p.get("gap_minutes", 0) * 60_000))
-        _, ids = ctx["shared"].note_spray(client, ctx["ms"], ctx["event"].get("event_id") or "", gap)
+        start, ids = ctx["shared"].note_spray(client, ctx["ms"], ctx["event"].get("event_id") or "", gap)
+        if n_slow and start > ctx["ms"] - slow:
+            # the users of this spray only: a failed login two hours after a reported burst is
+            # not a slow spray made of the burst's users
+            n_slow = ctx["shared"].failed_since(client, start)
         limit = p["users"]
         if n >= limit:
             summary = (f"client {client} failed to log in as {n} different users within "

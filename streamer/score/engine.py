@@ -258,6 +258,10 @@ class Shared:
                        for w in (window_ms, *windows_ms))
         return counts if windows_ms else counts[0]
 
+    def failed_since(self, client: str, since_ms: int) -> int:
+        """Distinct users failing to log in from `client` at `since_ms` or later (note_failed)."""
+        return sum(1 for t in (self.failed.get(client) or {}).values() if t >= since_ms)
+
     def note_spray(self, client: str, ms: int, event_id: str, gap_ms: int, max_ids: int = 500) -> tuple[int, list]:
         """A failed login that is part of a spray from `client`: (start of this spray, event ids of
         its failed logins so far). A spray idle for `gap_ms` ends; the next one starts anew."""

@@ -140,6 +140,17 @@ def test_a_low_and_slow_spray_is_caught_and_typing_errors_on_a_shared_workstatio
     assert alerts[-1]["user_id"] == "client:10.9.9.9"
     assert run(8, 25, slow=False)[0] == []
     assert run(120, 6)[0] == []   # six users mistyping over ten hours
+    # a burst, then two hours later one more failed login from that client: the burst's alert,
+    # not a second, slow spray made of the burst's users (var/heldout3 V: one false alert)
+    eng = Engine()
+    client = {"ip": "10.9.9.8", "host": "kiosk-4", "remote": False}
+    alerts = []
+    for i, minute in enumerate([j * 0.5 for j in range(22)] + [135]):
+        ev = event(f"b{i}", START + 7 * HOUR + int(minute * 60_000), user(f"w{i}", "technologist", "ct"),
+                   "login_failed", outcome="minor_failure", client=client)
+        alerts += [a for a in eng.process(ev)[1] if a["detector"] == "password_spray"]
+    assert len({a["alert_id"] for a in alerts}) == 1 and "b21" in alerts[-1]["event_ids"]
+    assert not any("b22" in a["event_ids"] for a in alerts)
 
 
 def test_a_small_departments_first_external_destination_alerts_after_its_learning_days():
