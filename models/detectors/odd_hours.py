@@ -156,11 +156,11 @@ class OddHours(Detector):
         this hour or the next, while the hour before was worked on `unworked_tail_days`
         member-days or more, or never either (evening on-call work ending at 22:00 made 00:00
         routine through the -2 h reach of `day_share`), in a group seen on `unworked_min_days`
-        calendar days or more, by a user who never worked it either. The +-1 h tolerance of the peer measures stretches such a tail (on-call reading
-        until 02:00) over the hour after it, which nobody works. A member still at work from
-        the tail is the tail (the user was active in the hour before), so only a session begun
-        at the hour is judged; and a few sporadic on-call nights are too few to show where the
-        tail ends. 0: off."""
+        calendar days or more, by a user who never worked it either. The +-1 h tolerance of the
+        peer measures stretches such a tail (on-call reading until 02:00) over the hour after it,
+        which nobody works. A member still at work from the tail is the tail (the user was active
+        in the hour before), so only a session begun at the hour is judged; and a few sporadic
+        on-call nights are too few to show where the tail ends. 0: off."""
         p = self.params
         need = p.get("unworked_min_days", 0)
         h = ctx["hour"]

@@ -26,18 +26,15 @@ class PasswordSpray(Detector):
         if not client:
             return []
         p = self.params
+        ms = ctx["ms"]
         window = int(p["window_minutes"] * 60_000)
         slow = int(p.get("slow_window_minutes", 0) * 60_000)
-        if slow > window:
-            n, n_slow = ctx["shared"].note_failed(client, ctx["user_id"], ctx["ms"], window, slow)
-        else:
-            n, n_slow = ctx["shared"].note_failed(client, ctx["user_id"], ctx["ms"], window), 0
+        n = ctx["shared"].note_failed(client, ctx["user_id"], ms, window, slow)
         gap = max(window, int(p.get("gap_minutes", 0) * 60_000))
-        start, ids = ctx["shared"].note_spray(client, ctx["ms"], ctx["event"].get("event_id") or "", gap)
-        if n_slow and start > ctx["ms"] - slow:
-            # the users of this spray only: a failed login two hours after a reported burst is
-            # not a slow spray made of the burst's users
-            n_slow = ctx["shared"].failed_since(client, start)
+        start, ids = ctx["shared"].note_spray(client, ms, ctx["event"].get("event_id") or "", gap)
+        # the users of this spray only: a failed login two hours after a reported burst is not a
+        # slow spray made of the burst's users
+        n_slow = ctx["shared"].failed_between(client, max(ms - slow, start), ms + slow) if slow > window else 0
         limit = p["users"]
         if n >= limit:
             summary = (f"client {client} failed to log in as {n} different users within "

@@ -240,27 +240,24 @@ class Shared:
         """Event time of the department's first export seen (`ms` when none was)."""
         return self.dept_first_ms.get(dept, ms)
 
-    def note_failed(self, client: str, user_id: str, ms: int, window_ms: int,
-                    *windows_ms: int) -> int | tuple[int, ...]:
-        """Record a failed login; number of distinct users failing from `client` in the window
-        (users remembered for the longest window), one count per window when several are given."""
+    def note_failed(self, client: str, user_id: str, ms: int, window_ms: int, keep_ms: int = 0) -> int:
+        """Record a failed login; number of distinct users failing from `client` in the window.
+        Users are remembered for `keep_ms` when it is longer (failed_between)."""
         users = self.failed.pop(client, None) or {}
         self.failed[client] = users  # most recent client last: the oldest are pruned first
         if ms > users.get(user_id, -1):
             users[user_id] = ms
-        cutoff = ms - max((window_ms, *windows_ms))
+        cutoff = ms - max(window_ms, keep_ms)
         if len(users) > 64:
             for uid in [u for u, t in users.items() if t < cutoff]:
                 del users[uid]
         if len(self.failed) > self.LIMIT:
             del self.failed[next(iter(self.failed))]
-        counts = tuple(sum(1 for t in users.values() if ms - w <= t <= ms + w)
-                       for w in (window_ms, *windows_ms))
-        return counts if windows_ms else counts[0]
+        return self.failed_between(client, ms - window_ms, ms + window_ms)
 
-    def failed_since(self, client: str, since_ms: int) -> int:
-        """Distinct users failing to log in from `client` at `since_ms` or later (note_failed)."""
-        return sum(1 for t in (self.failed.get(client) or {}).values() if t >= since_ms)
+    def failed_between(self, client: str, lo_ms: int, hi_ms: int) -> int:
+        """Distinct users whose latest failed login from `client` lies in [lo_ms, hi_ms]."""
+        return sum(1 for t in (self.failed.get(client) or {}).values() if lo_ms <= t <= hi_ms)
 
     def note_spray(self, client: str, ms: int, event_id: str, gap_ms: int, max_ids: int = 500) -> tuple[int, list]:
         """A failed login that is part of a spray from `client`: (start of this spray, event ids of

@@ -694,30 +694,14 @@ class Net:
             self.day_service(r, d, base)
             for u in by_kind.get("radiologist", []):
                 self.day_radiologist(r, u, d, base, shifts.get(u["id"]))
-            for u in by_kind.get("teleradiologist", []):
-                if u["id"] in shifts:
-                    self.day_telerad(r, u, d, base, shifts[u["id"]])
-            for u in by_kind.get("student", []):
-                if u["id"] in shifts:
-                    self.day_student(r, u, d, base, shifts[u["id"]])
-            for u in by_kind.get("referring_physician", []):
-                if u["id"] in shifts:
-                    self.day_referring(r, u, d, base, shifts[u["id"]])
-            for u in by_kind.get("scheduler", []):
-                if u["id"] in shifts:
-                    self.day_scheduler(r, u, d, base, shifts[u["id"]])
-            for u in by_kind.get("film_clerk", []):
-                if u["id"] in shifts:
-                    self.day_clerk(r, u, d, base, shifts[u["id"]])
-            for u in by_kind.get("research", []):
-                if u["id"] in shifts:
-                    self.day_research(r, u, d, base, shifts[u["id"]])
-            for u in by_kind.get("system_administrator", []):
-                if u["id"] in shifts:
-                    self.day_admin(r, u, d, base, shifts[u["id"]])
-            for u in by_kind.get("compliance_officer", []):
-                if u["id"] in shifts:
-                    self.day_compliance(r, u, d, base, shifts[u["id"]])
+            for kind, day in (("teleradiologist", self.day_telerad), ("student", self.day_student),
+                              ("referring_physician", self.day_referring), ("scheduler", self.day_scheduler),
+                              ("film_clerk", self.day_clerk), ("research", self.day_research),
+                              ("system_administrator", self.day_admin),
+                              ("compliance_officer", self.day_compliance)):
+                for u in by_kind.get(kind, []):
+                    if u["id"] in shifts:
+                        day(r, u, d, base, shifts[u["id"]])
             self.day_admin_lifecycle(r, d, base)
 
     def section_for(self, r, mod, site, minute):
