@@ -25,6 +25,7 @@ def load_rules(path: str | Path | None = None) -> dict:
     perms = yaml.safe_load((folder / "role_permissions.yaml").read_text())
     check_rules(rules, perms)
     perms["role_sets"] = {role: frozenset(p) for role, p in perms["roles"].items()}
+    perms["granted"] = {}  # memo of role_permission: (permission, roles) -> any role grants it
     bg = perms.get("break_glass_required") or {}
     perms["bg_roles"] = frozenset(bg.get("roles", ()))
     perms["bg_actions"] = frozenset(bg.get("actions", ()))

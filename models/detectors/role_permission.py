@@ -42,7 +42,14 @@ class RolePermission(Detector):
         if not roles:
             return []
         sets = perms["role_sets"]
-        if any(needed in sets.get(r, ()) for r in roles):
+        memo = perms.get("granted")  # (permission, roles) -> granted, filled by load_rules' users
+        key = (needed, roles if type(roles) is tuple else tuple(roles))
+        granted = memo.get(key) if memo is not None else None
+        if granted is None:
+            granted = any(needed in sets.get(r, ()) for r in roles)
+            if memo is not None and len(memo) < 4096:
+                memo[key] = granted
+        if granted:
             return []
         if action in perms["bg_actions"] and any(r in perms["bg_roles"] for r in roles):
             bg = ctx["state"].break_glass_ms

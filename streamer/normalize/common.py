@@ -159,9 +159,10 @@ def problems(event: Any, extras: bool = False) -> list[str]:
                 if sub not in spec:
                     if not extras:
                         out.append(f"unknown field '{name}.{sub}' (extra fields belong in 'detail')")
-                elif (err := _type_error(spec[sub], subval)):
+                elif type(subval) is not _PLAIN.get(spec[sub]) and \
+                        (err := _type_error(spec[sub], subval)):
                     out.append(f"'{name}.{sub}' {err}")
-        elif (err := _type_error(spec, value)):
+        elif type(value) is not _PLAIN.get(spec) and (err := _type_error(spec, value)):
             out.append(f"{name!r} {err}")
     if event.get("schema_version", 1) != 1:
         out.append(f"schema_version {event.get('schema_version')!r} is not supported (expected 1)")
@@ -174,6 +175,9 @@ def problems(event: Any, extras: bool = False) -> list[str]:
         if isinstance(value, str) and value not in allowed:
             out.append(f"'{'.'.join(path)}' {value!r} is not one of {', '.join(sorted(allowed))}")
     return out
+
+
+_PLAIN = {_STR: str, _BOOL: bool}  # kinds a plain type check settles (the common case, no call)
 
 
 def _type_error(kind: str, value: Any) -> str | None:

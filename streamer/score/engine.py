@@ -575,18 +575,23 @@ class Engine:
                                 enriched.get("user", {}).get("roles") or (), enriched)
 
     def _ms(self, text) -> int:
-        if type(text) is str and len(text) == 24 and text[10] == "T" and text[23] == "Z" \
-                and text[19] == ".":
-            day = self._days.get(text[:10])
-            if day is None:
-                day = parse_time(text[:10] + "T00:00:00.000Z")
-                if len(self._days) > 4096:
+        """Epoch ms of an event time. Fast path for the canonical `...SS.mmmZ` and for the same
+        with a numeric offset `...SS.mmm+HH:MM` (what PACS bridges write): the date, hour and
+        zone are parsed once per hour (parse_time, which checks them) and cached; anything else
+        goes to parse_time."""
+        if type(text) is str and text[19:20] == "." and text[13:14] == ":" and text[16:17] == ":" \
+                and ((len(text) == 24 and text[23] == "Z")
+                     or (len(text) == 29 and text[23] in "+-" and text[26] == ":")):
+            key = text[:13] + text[23:]
+            base = self._days.get(key)
+            if base is None:
+                base = parse_time(text[:13] + ":00:00.000" + text[23:])
+                if len(self._days) > 8192:
                     self._days.clear()
-                self._days[text[:10]] = day
-            h, m, s = text[11:13], text[14:16], text[17:19]
-            if h.isdigit() and m.isdigit() and s.isdigit() and text[20:23].isdigit() \
-                    and h < "24" and m < "60" and s < "60":
-                return day + int(h) * 3_600_000 + int(m) * 60_000 + int(s) * 1000 + int(text[20:23])
+                self._days[key] = base
+            m, s, f = text[14:16], text[17:19], text[20:23]
+            if m.isdigit() and s.isdigit() and f.isdigit() and m < "60" and s < "60":
+                return base + int(m) * 60_000 + int(s) * 1000 + int(f)
         return parse_time(text)
 
     def _offset(self, text, ms: int) -> int:
@@ -889,6 +894,7 @@ class Engine:
         band = self._band(st.risk)
         alerts = []
         dept = group.split("|", 1)[1]
+        counted: set[str] = set()  # incidents that counted this event past their full id list
         for h in hits:
             det = h["detector"]
             inc = st.incidents.get(det)
@@ -904,12 +910,20 @@ class Engine:
             inc["first"] = min(inc["first"], ms)
             inc["last"] = max(inc["last"], ms)
             ids = inc["ids"]
+            listed = set(ids)  # a sweep's hit names its whole trail again: no list scan per id
             for eid in [event_id] + h.get("related_event_ids", []):
-                if eid in ids:
+                if eid in listed:
                     continue
-                inc["count"] += 1
                 if len(ids) < self.max_ids:
                     ids.append(eid)
+                    listed.add(eid)
+                    inc["count"] += 1
+                elif eid == event_id and det not in counted:
+                    # the list is full: only the hit's own event is surely new (the related ones
+                    # came before and were counted then, or a sweep's trail would count its
+                    # hundred openings again on every hit), once however many hits it made
+                    counted.add(det)
+                    inc["count"] += 1
             inc["score"] = max(inc["score"], h["score"])
             sev = max(h["severity"], band, inc["severity"], key=SEVERITY_RANK.__getitem__)
             inc["severity"] = sev if sev != "none" else "low"

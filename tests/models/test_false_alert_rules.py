@@ -289,6 +289,26 @@ def test_a_sweep_alert_names_the_openings_of_its_window_not_only_the_one_that_ti
     assert alerts[0]["event_ids"] == [f"W{tipped}"] and not eng.trails
 
 
+def test_a_long_sweep_counts_each_opening_once_after_its_event_ids_are_full():
+    def sweep(max_ids):
+        eng = Engine()
+        eng.max_ids = max_ids
+        ref = user("ref4", "referring_physician", "er")
+        _light_history(eng, ref)
+        last = None
+        for i in range(300):
+            for a in eng.process(event(f"L{i}", START + 12 * DAY + 9 * HOUR + i * 30_000, ref,
+                                       patient=f"LP{i}", study={"uid": f"L.{i}", "department": "er"}))[1]:
+                if a["detector"] == "patient_sweep":
+                    last = a
+        return last
+    full, capped = sweep(500), sweep(20)
+    assert full["event_count"] == len(full["event_ids"]) < 300  # every opening named once
+    # capped at 20 ids, the count still tells how many openings the incident had, not the
+    # trail of 100 counted again on every hit
+    assert len(capped["event_ids"]) == 20 and capped["event_count"] == full["event_count"]
+
+
 def test_in_care_bursts_still_meet_the_ceiling():
     eng = Engine()
     ref = user("ref2", "referring_physician", "er")
