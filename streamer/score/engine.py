@@ -585,7 +585,10 @@ class Engine:
             key = text[:13] + text[23:]
             base = self._days.get(key)
             if base is None:
-                base = parse_time(text[:13] + ":00:00.000" + text[23:])
+                try:
+                    base = parse_time(text[:13] + ":00:00.000" + text[23:])
+                except ValueError:
+                    return parse_time(text)  # raises, naming the whole time
                 if len(self._days) > 8192:
                     self._days.clear()
                 self._days[key] = base

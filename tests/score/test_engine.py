@@ -131,3 +131,21 @@ def test_bad_events_raise_value_error():
     with pytest.raises(ValueError):
         engine.process({"event_id": "x", "event_time": "not a time", "action": "view",
                         "user": {"id": "u"}})
+
+
+def test_event_times_with_an_offset_or_z_read_as_the_general_parser_reads_them():
+    from streamer.timeutil import parse_time
+
+    engine = Engine()
+    for text in ("2026-03-02T05:36:45.805-05:00", "2026-03-02T23:59:59.999+13:45",
+                 "2026-03-01T00:00:00.000Z", "2026-03-02T05:36:45.805+00:00",
+                 "2026-03-02T05:59:01.002-05:00", "2026-03-02T05:36:45.805-05:30"):
+        assert engine._ms(text) == parse_time(text), text
+        assert engine._ms(text) == parse_time(text), text  # from the hour's cache
+    # not the fast path's forms: the general parser's answer
+    for text in ("2026-03-02T05:36:45Z", "2026-03-02t05:36:45.805z", "2026-03-02T05:36:45.805123-05:00"):
+        assert engine._ms(text) == parse_time(text), text
+    # an impossible date or hour: the error names the whole time, not the hour looked up
+    for text in ("2026-02-30T05:36:45.805Z", "2026-03-02T25:36:45.805-05:00"):
+        with pytest.raises(ValueError, match=text.replace("+", r"\+")):
+            engine._ms(text)
