@@ -42,7 +42,7 @@ class RolePermission(Detector):
         if not roles:
             return []
         sets = perms["role_sets"]
-        memo = perms.get("granted")  # (permission, roles) -> granted, filled by load_rules' users
+        memo = perms.get("granted")  # (permission, roles) -> granted (load_rules makes it)
         key = (needed, roles if type(roles) is tuple else tuple(roles))
         granted = memo.get(key) if memo is not None else None
         if granted is None:

@@ -370,7 +370,7 @@ class Engine:
         self.study_work_roles = frozenset(watch.get("first_opener_roles", ()))
         self.by_action: dict[str, list] = {}
         self.any_action = [d for d in self.detectors if d.actions is None]
-        self._days: dict[str, int] = {}
+        self._hours: dict[str, int] = {}  # "YYYY-MM-DDTHH" + zone -> epoch ms of the hour (_ms)
         self._public: dict[str, bool] = {}  # client IP -> public (normalize.common.is_public)
         self._roles: dict[tuple, tuple] = {}  # an event's roles -> as the rules spell them
         # hours of day (working-hours profiles, shift classes, odd hours) are the site's local
@@ -583,15 +583,15 @@ class Engine:
                 and ((len(text) == 24 and text[23] == "Z")
                      or (len(text) == 29 and text[23] in "+-" and text[26] == ":")):
             key = text[:13] + text[23:]
-            base = self._days.get(key)
+            base = self._hours.get(key)
             if base is None:
                 try:
                     base = parse_time(text[:13] + ":00:00.000" + text[23:])
                 except ValueError:
                     return parse_time(text)  # raises, naming the whole time
-                if len(self._days) > 8192:
-                    self._days.clear()
-                self._days[key] = base
+                if len(self._hours) > 8192:
+                    self._hours.clear()
+                self._hours[key] = base
             m, s, f = text[14:16], text[17:19], text[20:23]
             if m.isdigit() and s.isdigit() and f.isdigit() and m < "60" and s < "60":
                 return base + int(m) * 60_000 + int(s) * 1000 + int(f)
