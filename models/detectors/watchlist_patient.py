@@ -15,6 +15,13 @@ stays work within those hours (`work_carries`): the priors a radiologist compare
 they read, the earlier results a physician opens with the new one. The user's own department is
 a care relation for its studies only: a colleague who opens an employee-patient's study of their
 own section and then the patient's other studies is judged on those.
+The patient's care team is a care relation too (`team_roles`): another user of the same role
+and department (roster's or the event's) opened the patient within `team_hours` before: the
+ward's physicians taking turns with their patient, the section's radiologists and students on a
+case, whatever section the study is filed under. Not for an employee-patient of the user's own
+department: a co-worker's record is that category's risk. Technologists are not listed by
+default: their department scans every patient of its modality, so a colleague's acquisition
+says nothing of a relation with the patient.
 Also a care relation (`worked_departments`, off by default): a study department the user had
 already worked on before this access, where studies are filed under the reading section rather
 than the ordering department.
@@ -60,6 +67,8 @@ class WatchlistPatient(Detector):
             return 1
         if any(r in self.params["any_department_roles"] for r in ctx["roles"]):
             return 1
+        if ctx.get("care_team"):
+            return 1  # a colleague of the same role and department opened the patient lately
         worked = not ctx["features"].get("new_department", 1.0)
         if worked and ctx.get("study_first") and ctx["roles"]:
             role = ctx["roles"][0]
@@ -89,6 +98,18 @@ class WatchlistPatient(Detector):
             return []
         if row and row.get("employee_user_id") == ctx["user_id"]:
             return []  # self access has its own detector
+        team = self.params.get("team_roles", ())
+        groups = [(r, d) for r in ctx["roles"] if r in team
+                  for d in {ctx["department"], ctx["user"].get("department")} if d]
+        if groups:
+            cared = ctx["shared"].note_team(ctx["patient_id"], groups, ctx["user_id"], ctx["ms"],
+                                            self.params.get("team_hours", 72) * HOUR)
+            if cared and category == "employee" and row:
+                # a colleague's record: the curious co-worker is the risk, so the own
+                # department's team does not explain it
+                emp = (ctx.get("roster_of") or {}).get(row.get("employee_user_id") or "") or {}
+                cared = emp.get("department") not in {d for _, d in groups}
+            ctx["care_team"] = cared
         rel = ctx["shared"].note_watch(ctx["patient_id"], ctx["user_id"], ctx["ms"])
         if ctx["ms"] - rel[0] > self.params.get("relation_hours", 12) * HOUR:
             return []  # an established relation: reported when it began, not at every visit

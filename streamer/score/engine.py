@@ -61,7 +61,7 @@ class Shared:
 
     __slots__ = ("failed", "grants", "dest_users", "dept_exports", "dept_kinds", "dept_first_ms", "sprays",
                  "care", "start_ms", "surnames", "named", "practice", "watch_pairs", "studies",
-                 "tickets")
+                 "tickets", "teams")
     LIMIT = 50_000
     USERS_KEPT = 8  # distinct users remembered per destination and scope
     PATIENTS = 200_000  # patients remembered for care episodes (a few days of a large hospital)
@@ -98,6 +98,9 @@ class Shared:
         # user -> end (ms) of the change window their last event with an approved change ticket
         # opened (odd_hours: planned maintenance at night); oldest first
         self.tickets: dict[str, int] = {}
+        # watchlist patient -> {(role, department): [(ms, user), up to TEAM_KEPT of its latest
+        # distinct users]}: who of which team looked at the patient lately (note_team)
+        self.teams: dict[str, dict] = {}
 
     def note_study(self, study: int, role: str, user: int, ms: int = 0, dept: str | None = None,
                    rank: int = 2) -> tuple[bool, int, str | None]:
@@ -215,6 +218,30 @@ class Shared:
         elif ms < rel[0]:
             rel[0] = ms
         return rel
+
+    TEAM_KEPT = 2
+
+    def note_team(self, patient_id: str, groups, user_id: str, ms: int, window_ms: int) -> bool:
+        """Record that `user_id`, a member of each (role, department) of `groups`, opened watchlist
+        patient `patient_id` at `ms`; True when another member of one of those groups opened the
+        patient within `window_ms` before: the patient is in that team's care."""
+        teams = self.teams.get(patient_id)
+        if teams is None:
+            if len(self.teams) >= self.LIMIT:
+                del self.teams[next(iter(self.teams))]
+            teams = self.teams[patient_id] = {}
+        cared = False
+        for g in groups:
+            seen = teams.get(g)
+            if seen is None:
+                teams[g] = [(ms, user_id)]
+                continue
+            for t, u in seen:
+                if u != user_id and 0 <= ms - t <= window_ms:
+                    cared = True
+            kept = [(ms, user_id)] + [x for x in seen if x[1] != user_id]
+            teams[g] = kept[:self.TEAM_KEPT]
+        return cared
 
     def note_practice(self, group: str, permission: str, user_id: str) -> int:
         """Record that `user_id` of `group` used `permission`; how many other users of the group
@@ -820,7 +847,8 @@ class Engine:
                "dept_peer": gpeer, "role_peer": rpeer,
                "employees_listed": bool(self.employee_records), "episode": episode,
                "study_first": study_first, "study_age_ms": study_age, "fresh_first": fresh_first,
-               "fresh_habit": habit, "trail": trail, "study_home": home}
+               "fresh_habit": habit, "trail": trail, "study_home": home,
+               "roster_of": self.roster}
         hits = []
         dets = self.by_action.get(action)
         if dets is None:

@@ -499,8 +499,10 @@ def test_a_result_opened_as_it_arrives_by_a_user_who_opens_results_that_way_is_t
     # the clinic physician opening a fresh VIP result first: not how they open results
     assert "watchlist_patient" in _detectors(eng, event("a2", t + 40 * 60_000, clinic, patient="VIP2",
                                                         study={"uid": "uVIP2", "department": "chest_radiology"}))
-    # the emergency physician opening a result another physician opened first: judged
-    eng.process(event("o3", t + 10 * 60_000, user("ed2", "referring_physician", "emergency"), patient="VIP3",
+    # the emergency physician opening a result another physician opened first: judged (one of
+    # another department: an emergency colleague's opening would make the patient the
+    # emergency team's, team_roles)
+    eng.process(event("o3", t + 10 * 60_000, user("cd2", "referring_physician", "cardiology"), patient="VIP3",
                       study={"uid": "uVIP3", "department": "chest_radiology"}))
     assert "watchlist_patient" in _detectors(eng, event("a3", t + 40 * 60_000, ed, patient="VIP3",
                                                         study={"uid": "uVIP3", "department": "chest_radiology"}))
@@ -741,3 +743,39 @@ def test_a_public_client_address_is_remote_when_the_event_does_not_say():
     assert "remote" not in enriched["client"]
     enriched, alerts = login("r3", {"ip": "24.181.167.171", "remote": False})
     assert not [a for a in alerts if a["detector"] == "missing_mfa"]
+
+
+def test_a_watchlist_patient_in_the_care_of_the_users_own_team_is_a_care_relation():
+    """Physicians of a ward (and radiologists of a section) take turns with their patients: when
+    another user of the same role and department opened the watchlist patient within
+    `team_hours`, the patient is in that team's care, whatever department the study is filed
+    under. Not after the team's last look is that old, not for another department's physician,
+    and not for an employee-patient of the user's own department (the curious co-worker)."""
+    def run(team_roles) -> dict[str, list[str]]:
+        rules = load_rules()
+        rules["detectors"]["watchlist_patient"]["params"]["team_roles"] = team_roles
+        eng = Engine(rules)
+        for uid, dept in (("emp1", "surgery"), ("w1", "surgery"), ("w2", "surgery"), ("w3", "surgery")):
+            eng.update_roster({"user_id": uid, "name": uid, "roles": "referring_physician",
+                               "department": dept, "status": "active", "end_date": ""})
+        eng.update_watchlist({"patient_id": "VIP1", "category": "vip"})
+        eng.update_watchlist({"patient_id": "EMP1", "category": "employee", "employee_user_id": "emp1"})
+        body = {"department": "body_imaging"}
+        got = {}
+        steps = (("w1", "surgery", "VIP1", 0), ("w2", "surgery", "VIP1", DAY),
+                 ("c1", "cardiology", "VIP1", DAY + HOUR), ("w3", "surgery", "VIP1", 6 * DAY),
+                 ("w1", "surgery", "EMP1", 0), ("w2", "surgery", "EMP1", HOUR))
+        for i, (uid, dept, pid, dt) in enumerate(steps):
+            doc = user(uid, "referring_physician", dept)
+            got[f"{uid}:{pid}"] = _detectors(eng, event(f"t{i}", START + 9 * HOUR + dt, doc, patient=pid,
+                                                        study={"uid": f"s-{pid}-{i}", **body}))
+        return got
+
+    on = run(["referring_physician", "radiologist"])
+    assert "watchlist_patient" in on["w1:VIP1"]          # the first of the team is judged
+    assert "watchlist_patient" not in on["w2:VIP1"]      # a colleague of the ward the next day
+    assert "watchlist_patient" in on["c1:VIP1"]          # another department's physician
+    assert "watchlist_patient" in on["w3:VIP1"]          # five days after the team's last look
+    assert "watchlist_patient" in on["w2:EMP1"]          # a co-worker's record: no team excuse
+    off = run([])
+    assert "watchlist_patient" in off["w2:VIP1"]
