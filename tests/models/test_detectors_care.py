@@ -779,3 +779,23 @@ def test_a_watchlist_patient_in_the_care_of_the_users_own_team_is_a_care_relatio
     assert "watchlist_patient" in on["w2:EMP1"]          # a co-worker's record: no team excuse
     off = run([])
     assert "watchlist_patient" in off["w2:VIP1"]
+
+
+def test_a_users_watchlist_openings_of_one_day_are_one_incident():
+    """The watchlist records one user opened within 24 h of each other are one alert (its event
+    ids name them all, re-emitted under the same id), reviewed together; a day later a new one."""
+    eng = Engine()
+    for pid in ("VIP1", "VIP2", "VIP3"):
+        eng.update_watchlist({"patient_id": pid, "category": "vip"})
+    doc = user("cl1", "referring_physician", "cardiology")
+
+    def watch_alerts(eid, ms, pid):
+        return [a for a in eng.process(event(eid, ms, doc, patient=pid,
+                                             study={"uid": f"s-{eid}", "department": "body"}))[1]
+                if a["detector"] == "watchlist_patient" and a["status"] == "firing"]
+    first = watch_alerts("v1", START + 9 * HOUR, "VIP1")
+    later = watch_alerts("v2", START + 15 * HOUR, "VIP2")
+    assert first and later and first[0]["alert_id"] == later[0]["alert_id"]
+    assert {"v1", "v2"} <= set(later[0]["event_ids"])
+    next_week = watch_alerts("v3", START + 3 * DAY, "VIP3")
+    assert next_week and next_week[0]["alert_id"] != first[0]["alert_id"]
