@@ -7,7 +7,12 @@ de-identification gateway): the role map is behind the hospital's reality, which
 review should settle, and one alert per user would bury the SOC. The first users of the group are
 reported; an excursion of one user never becomes a practice. In a small group the roster lists
 (`practice_share`), half of its other members are enough: both research coordinators of a
-two-person group exporting is their practice after the first one's alert."""
+two-person group exporting is their practice after the first one's alert.
+
+A deletion by a user whose role acquires studies (holds the import permission), of a study
+they imported themselves at most `own_import_hours` before, as this process saw it, is the
+acquisition's own quality control: the technologist rejecting a series they just acquired
+(IHE IOCM, "rejected for quality reasons"). Someone else's study, or an old one, is judged."""
 
 from __future__ import annotations
 
@@ -58,6 +63,10 @@ class RolePermission(Detector):
         known = [r for r in roles if r in sets]
         if not known:
             return []  # unknown role names: nothing to judge against
+        own = ctx.get("own_import_ms", -1)
+        if action == "delete" and 0 <= own <= self.params.get("own_import_hours", 0) * 3_600_000 \
+                and any("import" in sets.get(r, ()) for r in roles):
+            return []  # rejecting a series of the user's own fresh acquisition (docstring)
         others = ctx["shared"].note_practice(ctx["peer_group"], needed, ctx["user_id"])
         if others >= self.practice_needed(ctx.get("group_size", 0)):
             return []  # the group's practice (see the module docstring)

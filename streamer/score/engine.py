@@ -770,12 +770,17 @@ class Engine:
         study = event.get("study") or {}
         suid = study.get("uid")
         study_first, study_age, fresh_first, habit, home = False, -1, False, -1.0, None
+        own_import = -1
         if suid:
             skey = h32(suid)
             st.touch_item(ms, st.ssk, skey, C_STUDY)
             study_first, study_age, home = self.shared.note_study(
                 skey, role, uh, ms, dept if dept != "unknown" else None,
                 0 if action == "import" else 1 if role in self.study_work_roles else 2)
+            if action == "delete":  # role_permission: a rejection of the user's own acquisition
+                arrival = self.shared.studies.get((skey, "*"))
+                if arrival and arrival[1] == uh == arrival[4] and arrival[3] == 0:
+                    own_import = ms - arrival[0]
             if action == "view" and ok:
                 fresh_first = study_first and 0 <= study_age <= self.habit_ms
                 habit = st.fresh_share(self.habit_min_opens)  # as before this opening
@@ -847,7 +852,7 @@ class Engine:
                "dept_peer": gpeer, "role_peer": rpeer,
                "employees_listed": bool(self.employee_records), "episode": episode,
                "study_first": study_first, "study_age_ms": study_age, "fresh_first": fresh_first,
-               "fresh_habit": habit, "trail": trail, "study_home": home,
+               "fresh_habit": habit, "trail": trail, "study_home": home, "own_import_ms": own_import,
                "roster_of": self.roster}
         hits = []
         dets = self.by_action.get(action)

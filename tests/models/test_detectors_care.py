@@ -799,3 +799,30 @@ def test_a_users_watchlist_openings_of_one_day_are_one_incident():
     assert {"v1", "v2"} <= set(later[0]["event_ids"])
     next_week = watch_alerts("v3", START + 3 * DAY, "VIP3")
     assert next_week and next_week[0]["alert_id"] != first[0]["alert_id"]
+
+
+def test_a_technologist_rejecting_a_series_of_their_own_fresh_acquisition_is_quality_control():
+    """Technologists have no delete permission, but rejecting a series of a study they imported
+    themselves minutes before is the acquisition's own quality control. A study someone else
+    imported, or their own from two days ago, is judged; `own_import_hours` 0 turns it off."""
+    def run(hours=None) -> dict[str, list[str]]:
+        rules = load_rules()
+        if hours is not None:
+            rules["detectors"]["role_permission"]["params"]["own_import_hours"] = hours
+        eng = Engine(rules)
+        t = START + 9 * HOUR
+        techs = {n: user(n, "technologist", "ct") for n in ("t1", "t2", "t3", "t4")}
+        got = {}
+        for n, who, imported_by, later in (("own", "t1", "t1", 5 * 60_000),
+                                           ("other", "t2", "t3", 5 * 60_000),
+                                           ("old", "t4", "t4", 2 * DAY)):
+            eng.process(event(f"i-{n}", t, techs[imported_by], "import", patient=f"P-{n}",
+                              study={"uid": f"s-{n}", "department": "ct"}))
+            got[n] = _detectors(eng, event(f"d-{n}", t + later, techs[who], "delete", patient=f"P-{n}",
+                                           study={"uid": f"s-{n}", "department": "ct"}))
+        return got
+
+    got = run()
+    assert "role_permission" not in got["own"]
+    assert "role_permission" in got["other"] and "role_permission" in got["old"]
+    assert "role_permission" in run(0)["own"]
