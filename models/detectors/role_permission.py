@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 from models.detectors.base import Detector, item
+from models.features import HOUR
 
 
 class RolePermission(Detector):
@@ -64,7 +65,7 @@ class RolePermission(Detector):
         if not known:
             return []  # unknown role names: nothing to judge against
         own = ctx.get("own_import_ms", -1)
-        if action == "delete" and 0 <= own <= self.params.get("own_import_hours", 0) * 3_600_000 \
+        if action == "delete" and 0 <= own <= self.params.get("own_import_hours", 0) * HOUR \
                 and any("import" in sets.get(r, ()) for r in roles):
             return []  # rejecting a series of the user's own fresh acquisition (docstring)
         others = ctx["shared"].note_practice(ctx["peer_group"], needed, ctx["user_id"])

@@ -131,6 +131,14 @@ class Shared:
         home = arrival[2] if arrival[4] != user or arrival[3] < 2 else None
         return first is None or first == user, age, home
 
+    def own_import_ms(self, study: int, user: int) -> int:
+        """When `user` imported `study` as its first touch this process saw (its arrival), the
+        time of that import; -1 otherwise (role_permission: a rejection of one's own acquisition)."""
+        arrival = self.studies.get((study, "*"))
+        if arrival and arrival[1] == user == arrival[4] and arrival[3] == 0:
+            return arrival[0]
+        return -1
+
     def _remember_study(self, key: tuple[int, str], value) -> None:
         """Store `value` under `key` in `studies`, dropping the oldest key at the bound."""
         if len(self.studies) >= self.STUDIES:
@@ -778,9 +786,8 @@ class Engine:
                 skey, role, uh, ms, dept if dept != "unknown" else None,
                 0 if action == "import" else 1 if role in self.study_work_roles else 2)
             if action == "delete":  # role_permission: a rejection of the user's own acquisition
-                arrival = self.shared.studies.get((skey, "*"))
-                if arrival and arrival[1] == uh == arrival[4] and arrival[3] == 0:
-                    own_import = ms - arrival[0]
+                t = self.shared.own_import_ms(skey, uh)
+                own_import = ms - t if t >= 0 else -1
             if action == "view" and ok:
                 fresh_first = study_first and 0 <= study_age <= self.habit_ms
                 habit = st.fresh_share(self.habit_min_opens)  # as before this opening
